@@ -1,0 +1,60 @@
+"""The opening cell every notebook shares: ``from mmhelpers.notebook import setup; cfg = setup()``."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the opening cell decided, for the rest of the notebook to read."""
+
+    quick: bool
+    seed: int
+    device: object
+    data: str
+    figures: Path
+    cache: Path
+
+    def __str__(self) -> str:
+        mode = "quick (smoke) mode" if self.quick else "full mode"
+        return (f"{mode} | seed {self.seed} | device {self.device} | data: {self.data}\n"
+                f"figures -> {self.figures}\ncache   -> {self.cache}")
+
+
+def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
+    """Seed everything, tune the allocator, set plot styles, and report the run's settings.
+
+    Figures are rendered as PNG (for JupyterLab) *and* PDF (picked by the LaTeX exporter, so
+    exported reports get vector graphics).
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    config.tune_allocator()
+    config.seed_everything(seed)
+    sns.set_theme(context="notebook", style="whitegrid", palette="deep")
+    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": False,
+                         "axes.titleweight": "bold", "pdf.fonttype": 42})
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("png", "pdf")
+    except ImportError:  # pragma: no cover - outside IPython
+        pass
+    warnings.filterwarnings("ignore", category=UserWarning, module="torch")
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
+
+    src = config.data_dir()
+    settings = Settings(quick=config.is_quick(), seed=seed, device=config.device(),
+                        data=f"course files in {src}" if src else "embedded (offline) dataset",
+                        figures=config.figures_dir(), cache=config.cache_dir())
+    if not quiet:
+        print(settings)
+    return settings
