@@ -1,0 +1,55 @@
+# The two commands:  `make all` (set up, build the data, run the whole series, export reports)
+#                    `make test` (set up, run the test suite and every notebook in quick mode)
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+TORCH  := torch==2.13.0
+# pip stamp: redone only when the dependency list changes (idempotent and fast when done)
+STAMP  := $(VENV)/.mm-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+# glibc's malloc returns tensor memory to the OS after every batch; keeping it is ~1.5x faster
+export MALLOC_MMAP_MAX_ = 0
+export MALLOC_TRIM_THRESHOLD_ = 100000000000
+export PYTHONHASHSEED = 0
+
+.PHONY: all setup data notebooks test test-fast bench export lab clean clean-cache
+
+all: setup data notebooks export
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	@# torch first and pinned: an unpinned torch resolves to the CUDA build (gigabytes)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev,export]" "$(TORCH)"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmhelpers)" >/dev/null
+	@rm -f $(VENV)/.mm-installed-* && touch $@
+
+data: setup
+	$(BIN)/python -m mmhelpers.embedded
+
+notebooks: setup
+	$(BIN)/python -m mmhelpers.series --out reports/executed
+
+test: setup
+	MM_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=900
+
+test-fast: setup
+	$(BIN)/python -m pytest -q tests
+
+bench: setup
+	$(BIN)/python -m mmhelpers.bench
+
+export: setup
+	$(BIN)/python -m mmhelpers.export reports/executed --out reports --formats pdf html --combined series
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf reports figures/quick .pytest_cache
+
+clean-cache:
+	rm -rf .cache

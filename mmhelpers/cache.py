@@ -1,0 +1,102 @@
+"""Atomic, self-checking on-disk caches: a folder of ``.npy`` arrays plus a ``manifest.json``.
+
+A cache entry is written into a temporary sibling folder and renamed into place only when
+complete, so a crash never leaves a half-written entry under the final name. The manifest
+records each file's size and SHA-1 digest; :func:`read_arrays` checks them and reports a
+partial or corrupt entry (the caller rebuilds it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+class CacheMiss(Exception):
+    """The entry is absent, partial or corrupt; the message says which."""
+
+
+def key(settings: dict) -> str:
+    """A stable short hash of JSON-serialisable settings."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return hashlib.blake2b(blob, digest_size=8).hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-1 of a file's bytes: an integrity check, not security (it is the fastest here)."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fingerprint(arrays: dict[str, np.ndarray]) -> str:
+    """Content hash of named arrays (names, dtypes, shapes and bytes)."""
+    h = hashlib.blake2b(digest_size=16)
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        h.update(f"{name}|{a.dtype.str}|{a.shape}".encode())
+        h.update(a.view(np.uint8).reshape(-1) if a.dtype != object else str(a.tolist()).encode())
+    return h.hexdigest()
+
+
+def write_arrays(folder: Path, arrays: dict[str, np.ndarray], info: dict) -> dict:
+    """Write ``arrays`` and a manifest atomically to ``folder``; return the manifest."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+    try:
+        files = {}
+        for name, arr in arrays.items():
+            if arr.dtype == object:
+                raise TypeError(f"cache.write_arrays: array {name!r} has dtype object; use str or numbers")
+            path = tmp / f"{name}.npy"
+            np.save(path, arr, allow_pickle=False)
+            files[name] = {"size": path.stat().st_size, "digest": file_digest(path),
+                           "shape": list(arr.shape), "dtype": arr.dtype.str}
+        manifest = dict(info, files=files, fingerprint=fingerprint(arrays))
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+        if folder.exists():  # a stale or corrupt entry: replace it
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict:
+    path = Path(folder) / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CacheMiss(f"{folder}: no manifest (absent or partial entry)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CacheMiss(f"{path}: unreadable manifest ({exc})") from None
+
+
+def read_arrays(folder: Path, verify: bool = True, mmap: bool = False) -> tuple[dict, dict]:
+    """Load every array listed in the manifest; raise :class:`CacheMiss` if anything is off."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    arrays = {}
+    for name, meta in manifest.get("files", {}).items():
+        path = folder / f"{name}.npy"
+        if not path.is_file() or path.stat().st_size != meta["size"]:
+            raise CacheMiss(f"{path}: missing or truncated")
+        if verify and file_digest(path) != meta["digest"]:
+            raise CacheMiss(f"{path}: content does not match its recorded digest")
+        try:
+            arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+        except Exception as exc:
+            raise CacheMiss(f"{path}: unreadable ({exc})") from None
+        if list(arrays[name].shape) != meta["shape"]:
+            raise CacheMiss(f"{path}: shape {arrays[name].shape} differs from the manifest")
+    return arrays, manifest
