@@ -26,6 +26,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[dev,export]" "$(TORCH)"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (mmhelpers)" >/dev/null
 	@rm -f $(VENV)/.mm-installed-* && touch $@
+	@# XeLaTeX (apt, as root on Debian/Ubuntu) + pandoc for PDF export; says what to install otherwise
+	PYTHON=$(BIN)/python bash scripts/setup_export.sh
 
 data: setup
 	$(BIN)/python -m mmhelpers.embedded
@@ -43,6 +45,7 @@ bench: setup
 	$(BIN)/python -m mmhelpers.bench
 
 export: setup
+	@test -d reports/executed || $(BIN)/python -m mmhelpers.series --out reports/executed
 	$(BIN)/python -m mmhelpers.export reports/executed --out reports --formats pdf html --combined series
 
 lab: setup

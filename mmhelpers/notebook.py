@@ -23,8 +23,16 @@ class Settings:
 
     def __str__(self) -> str:
         mode = "quick (smoke) mode" if self.quick else "full mode"
-        return (f"{mode} | seed {self.seed} | device {self.device} | data: {self.data}\n"
-                f"figures -> {self.figures}\ncache   -> {self.cache}")
+        return (f"{mode} | seed {self.seed} | device {self.device} | data: {self.data} | "
+                f"figures: {_short(self.figures)} | cache: {_short(self.cache)}")
+
+
+def _short(path: Path) -> str:
+    """A path relative to the project when inside it (reports should not show this machine's paths)."""
+    try:
+        return str(path.relative_to(config.project_root()))
+    except ValueError:
+        return str(path)
 
 
 def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:

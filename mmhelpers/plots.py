@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 
 from . import config
 
@@ -26,3 +27,137 @@ def savefig(fig, name: str, quick: bool | None = None) -> Path:
 
 def close(fig) -> None:
     plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- training curves
+
+def curves(histories: dict, title: str = ""):
+    """Training loss (left) and validation/test accuracy (right) per epoch for each model.
+
+    ``histories`` maps a model name to a :class:`mmhelpers.train.History`; the epoch whose
+    weights were kept (best validation accuracy) is marked with a dot.
+    """
+    import seaborn as sns
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    palette = sns.color_palette("deep", len(histories))
+    for color, (name, hist) in zip(palette, histories.items()):
+        df = hist.frame()
+        ax_loss.plot(df.epoch, df.train_loss, "-o", ms=3, color=color, label=f"{name} train")
+        ax_loss.plot(df.epoch, df.val_loss, "--", color=color, alpha=0.7, label=f"{name} val")
+        if "test_acc" in df:
+            ax_acc.plot(df.epoch, 100 * df.test_acc, "-o", ms=3, color=color, label=f"{name} test")
+        ax_acc.plot(df.epoch, 100 * df.val_acc, "--", color=color, alpha=0.7, label=f"{name} val")
+        best = hist.best
+        ax_acc.plot(best["epoch"], 100 * best.get("test_acc", best["val_acc"]), "o", ms=9, mfc="none",
+                    color=color)
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="training loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy (circle: kept epoch)")
+    for ax in (ax_loss, ax_acc):
+        ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# ----------------------------------------------------------------------------- samples
+
+def image_grid(data, idx, title: str = "", ncols: int = 5):
+    """Images of ``data[idx]`` with label and scenario/noise in each caption."""
+    idx = list(idx)
+    nrows = -(-len(idx) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.2 * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, idx):
+        ax.imshow(data.images[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(_caption(data, i), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _caption(data, i) -> str:
+    label = int(data.labels[i])
+    text = f"label {label}" if label >= 0 else "label ?"
+    if "scenario" in data.meta and data.meta["scenario"][i] != "unknown":
+        text += f"\n{data.meta['scenario'][i]}"
+        if "image_noise" in data.meta:
+            text += f" (img {data.meta['image_noise'][i]:.2f}, aud {data.meta['audio_noise'][i]:.2f})"
+    return text
+
+
+def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
+    """Waveform (top) and log-mel spectrogram (bottom) of each pair in ``data[idx]``."""
+    import torch
+
+    from .features import LogMel
+
+    idx = list(idx)
+    logmel = LogMel(sample_rate=sample_rate)
+    with torch.no_grad():
+        specs = logmel(data.audio[idx]).numpy()[:, 0]
+    fig, axes = plt.subplots(2, len(idx), figsize=(2.4 * len(idx), 4.2), squeeze=False)
+    t = np.arange(data.audio.shape[-1]) / sample_rate
+    for j, i in enumerate(idx):
+        axes[0, j].plot(t, data.audio[i, 0].numpy(), lw=0.4, color="C0")
+        axes[0, j].set_title(_caption(data, i), fontsize=8)
+        axes[0, j].set(xlabel="s", yticks=[])
+        axes[1, j].imshow(specs[j], origin="lower", aspect="auto", cmap="magma",
+                          extent=[0, t[-1], 0, specs.shape[1]])
+        axes[1, j].set(xlabel="s", ylabel="mel band" if j == 0 else "")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def players(data, idx, sample_rate: int = 8000):
+    """Playable audio widgets (IPython.display.Audio) for ``data[idx]``, each normalised."""
+    from IPython.display import Audio, HTML, display
+
+    for i in idx:
+        display(HTML(f"<b>pair {int(data.meta['index'][i]) if 'index' in data.meta else i}</b>: "
+                     f"{_caption(data, i).replace(chr(10), ', ')}"))
+        display(Audio(data.audio[i, 0].numpy(), rate=sample_rate, normalize=True))
+
+
+# ----------------------------------------------------------------------------- comparisons
+
+def confusion_matrices(matrices: dict, title: str = ""):
+    """Row-normalised confusion matrices side by side (seaborn heatmaps, in %)."""
+    import seaborn as sns
+
+    fig, axes = plt.subplots(1, len(matrices), figsize=(4.2 * len(matrices), 3.8), squeeze=False)
+    for ax, (name, cm) in zip(axes.flat, matrices.items()):
+        sns.heatmap(100 * cm, ax=ax, annot=True, fmt=".0f", cmap="Blues", vmin=0, vmax=100, cbar=False,
+                    annot_kws={"fontsize": 7}, square=True)
+        ax.set(title=name, xlabel="predicted", ylabel="true")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_bars(table, title: str = "", errors=None, ylim=(0, 100)):
+    """Grouped bars from a DataFrame (rows: models, columns: overall / scenarios), in %.
+
+    ``errors`` is an optional DataFrame of the same shape (e.g. std over seeds) drawn as error bars.
+    """
+    import seaborn as sns
+
+    long = table.reset_index(names="model").melt(id_vars="model", var_name="subset", value_name="accuracy")
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(table.columns) * max(1, len(table) / 3)), 3.8))
+    sns.barplot(data=long, x="subset", y="accuracy", hue="model", ax=ax)
+    if errors is not None:
+        for container, model in zip(ax.containers, table.index):
+            xs = [bar.get_x() + bar.get_width() / 2 for bar in container]
+            ax.errorbar(xs, table.loc[model].values, yerr=errors.loc[model].values, fmt="none",
+                        ecolor="black", capsize=2, lw=1)
+    ax.set(ylim=ylim, ylabel="test accuracy (%)", xlabel="", title=title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig

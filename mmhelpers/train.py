@@ -32,6 +32,7 @@ class History:
     best_epoch: int = 0
     name: str = ""
     loaded: bool = False  # True when train-or-load found it in the cache
+    key: str = ""         # the train-or-load cache key (identifies this exact trained model)
 
     def frame(self):
         import pandas as pd
@@ -161,11 +162,12 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
             model.load_state_dict(blob["state_dict"])
             model.to(config.device()).eval()
             history = History(**blob["history"])
-            history.loaded = True
+            history.loaded, history.key = True, path.stem
             return model, history
         except Exception as exc:  # corrupt or incompatible: train again
             print(f"cached model {path.name} unusable ({type(exc).__name__}); training again")
     history = fit(model, train, val, test, name=name, **fit_kwargs)
+    history.key = path.stem
     _save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                         "history": asdict(history), "spec": spec})
     return model, history
