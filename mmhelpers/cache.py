@@ -38,7 +38,10 @@ def file_digest(path: Path) -> str:
 
 
 def fingerprint(arrays: dict[str, np.ndarray]) -> str:
-    """Content hash of named arrays (names, dtypes, shapes and bytes)."""
+    """Content hash of named in-memory arrays (names, dtypes, shapes and bytes).
+
+    (A written entry's fingerprint is instead the hash of its files' digests: no second pass.)
+    """
     h = hashlib.blake2b(digest_size=16)
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
@@ -61,7 +64,8 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], info: dict) -> dic
             np.save(path, arr, allow_pickle=False)
             files[name] = {"size": path.stat().st_size, "digest": file_digest(path),
                            "shape": list(arr.shape), "dtype": arr.dtype.str}
-        manifest = dict(info, files=files, fingerprint=fingerprint(arrays))
+        digests = "|".join(f"{k}:{files[k]['digest']}" for k in sorted(files))
+        manifest = dict(info, files=files, fingerprint=hashlib.sha1(digests.encode()).hexdigest()[:32])
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
         if folder.exists():  # a stale or corrupt entry: replace it
             shutil.rmtree(folder)
