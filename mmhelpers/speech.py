@@ -1,11 +1,16 @@
-"""Offline spoken digits: a small ctypes binding to libespeak-ng from the ``espeakng-loader`` wheel.
+"""Offline spoken words: a small ctypes binding to libespeak-ng from the ``espeakng-loader`` wheel.
 
-libespeak-ng and its data (GPL-3.0-or-later) are *loaded at run time* from the user's own
-``espeakng-loader`` install; nothing of them is vendored here.
+libespeak-ng and its data (GPL-3.0-or-later) are loaded at run time from the user's own
+``espeakng-loader`` install, never vendored. Nothing happens at import time.
 
-The engine's state is process-global and its output depends on the history of calls in the
-process, so reproducible banks are synthesised by :func:`synthesise_fresh`: fixed chunks, each in
-a fresh process, in a fixed order. Nothing happens at import time.
+The engine's state is process-global and its output depends on the call history in the process
+(lengths shift by ~20 samples), so the same ordered calls in a *fresh* process are what reproduces:
+:func:`synthesise_fresh` speaks fixed chunks, each in its own new process. Bit-exactness across
+operating systems is not guaranteed: compare statistics, not hashes, across platforms.
+
+Lengths: over :data:`RATE_RANGE` every digit word with every voice of :func:`voices` lasts
+<= 0.85 s once trimmed (worst: variants ``f4``/``Alicia`` at 130 wpm). :data:`EXCLUDED_VARIANTS`
+stretch words far longer and are left out. Longer clips (long texts) are cut to 1 s.
 """
 
 from __future__ import annotations
@@ -13,7 +18,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import multiprocessing as mp
+import multiprocessing.connection
+import sys
+import traceback
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -22,181 +31,289 @@ import numpy as np
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-ENGINE_RATE = 22050
-RATE_RANGE, PITCH_RANGE = (80, 450), (0, 99)
-_SILENCE = 0.01  # trim threshold, relative to the clip's peak
+RATE_RANGE = (130, 450)     # words per minute; 130 keeps every word of every voice <= ~0.9 s
+PITCH_RANGE = (0, 99)       # for both pitch and pitch_range
+SEED_RANGE = (0, 2**31 - 1)
+EXCLUDED_VARIANTS = {"Marco": "echo tail: words last 1.2-1.3 s at 120-130 wpm",
+                     "AnxiousAndy": "slow: words last 1.0-1.1 s at 120-130 wpm"}
+SILENCE = 0.01              # trim threshold, relative to the clip's peak (-40 dB)
+MAX_SECONDS = 1.0           # defensive cut of the trimmed clip
+DEFAULT_CHUNK = 1000        # utterances per fresh process in synthesise_fresh
+START_METHOD = "forkserver"  # or "spawn": same output (each chunk starts from a clean engine), slower
+_SYNCHRONOUS, _INIT_DONT_EXIT = 2, 0x8000
+_RATE, _VOLUME, _PITCH, _RANGE, _PUNCTUATION, _CAPITALS, _WORDGAP = 1, 2, 3, 4, 5, 6, 7
 
 
 class SpeechUnavailable(RuntimeError):
-    """libespeak-ng could not be loaded or initialised."""
+    """libespeak-ng (from the ``espeakng-loader`` wheel) could not be found, loaded or initialised."""
+
+
+_HOW_TO_FIX = ("spoken digits need libespeak-ng from the 'espeakng-loader' wheel: pip install espeakng-loader "
+               "(wheels exist for Linux x86_64/aarch64, macOS x86_64/arm64 and Windows; on another platform "
+               "use the course's own data files instead)")
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
 class Utterance:
-    """One word to speak: voice ``"accent+variant"``, rate (words/min), pitch and pitch range 0-99."""
+    """One text to speak with voice ``"accent+variant"`` (e.g. ``"en-us+m3"``), rate in words per
+    minute, pitch and pitch range 0-99, and the seed of the engine's and libc's random numbers."""
 
     text: str
     voice: str
     rate: int = 175
     pitch: int = 50
     pitch_range: int = 50
-    seed: int = 1
+    seed: int = 0
 
     def __post_init__(self):
-        if not isinstance(self.text, str) or not self.text.strip():
-            raise ValueError(f"Utterance.text must be a non-empty string, got {self.text!r}")
-        if not isinstance(self.voice, str) or "+" not in self.voice:
-            raise ValueError(f"Utterance.voice must look like 'en-us+m3', got {self.voice!r}")
-        for name, lo, hi in (("rate", *RATE_RANGE), ("pitch", *PITCH_RANGE), ("pitch_range", *PITCH_RANGE)):
+        if not isinstance(self.text, str) or not self.text.strip() or "\0" in self.text:
+            raise ValueError(f"Utterance.text must be a non-empty string without NUL, got {self.text!r}")
+        accent, plus, variant = self.voice.partition("+") if isinstance(self.voice, str) else ("", "", "")
+        if accent not in ACCENTS or not plus or not variant:
+            hint = " (espeak-ng refuses 'en-gb': use 'en')" if accent == "en-gb" else ""
+            raise ValueError(f"Utterance.voice must be 'accent+variant' with accent in {ACCENTS}, "
+                             f"e.g. 'en-us+m3'; got {self.voice!r}{hint}")
+        for name, (lo, hi) in (("rate", RATE_RANGE), ("pitch", PITCH_RANGE), ("pitch_range", PITCH_RANGE),
+                               ("seed", SEED_RANGE)):
             value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            if not _is_int(value) or not lo <= value <= hi:
                 raise ValueError(f"Utterance.{name} must be an integer in [{lo}, {hi}], got {value!r}")
-        if not 1 <= int(self.seed) < 2**31:
-            raise ValueError(f"Utterance.seed must be in [1, 2**31), got {self.seed}")
 
+
+# ----------------------------------------------------------------------------- the engine
 
 def _paths() -> tuple[str, str]:
+    """``(library, data dir)`` from espeakng-loader; SpeechUnavailable if it is not installed."""
     try:
         import espeakng_loader
     except ImportError as exc:
-        raise SpeechUnavailable(
-            "spoken digits need libespeak-ng from the 'espeakng-loader' wheel: pip install espeakng-loader "
-            "(wheels exist for Linux x86_64/aarch64, macOS and Windows); or use the course files via MM_DATA"
-        ) from exc
+        raise SpeechUnavailable(f"the 'espeakng_loader' module is missing: {_HOW_TO_FIX}") from exc
     return str(espeakng_loader.get_library_path()), str(espeakng_loader.get_data_path())
 
 
 def data_path() -> Path:
-    return Path(_paths()[1])
+    """The espeak-ng data folder (raises SpeechUnavailable when it is missing)."""
+    data = Path(_paths()[1])
+    if not (data / "voices" / "!v").is_dir():
+        raise SpeechUnavailable(f"the espeak-ng data folder {data} has no voices/!v: reinstall it; {_HOW_TO_FIX}")
+    return data
+
+
+def _libc():
+    """The C library whose ``rand`` the klatt variants draw from (None if it cannot be found)."""
+    for name in ["ucrtbase", "msvcrt"] if sys.platform == "win32" else [ctypes.util.find_library("c") or "libc.so.6"]:
+        try:
+            return ctypes.CDLL(name)
+        except OSError:
+            pass
+    return None
 
 
 class _Engine:
-    """The process-global engine (one per process, created on first use)."""
+    """The process-global engine: one per process, created on first use."""
 
     CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
-    def __init__(self, library: str | None = None, data: str | None = None):
-        lib_path, data_dir = _paths() if library is None else (library, data)
+    def __init__(self, library: str, data: str):
         try:
-            self.lib = ctypes.CDLL(lib_path)
+            self.lib = lib = ctypes.CDLL(library)
         except OSError as exc:
-            raise SpeechUnavailable(f"could not load libespeak-ng from {lib_path}: {exc}") from exc
-        lib = self.lib
+            raise SpeechUnavailable(f"could not load libespeak-ng from {library!r} ({exc}); {_HOW_TO_FIX}") from exc
         lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+        lib.espeak_SetSynthCallback.argtypes = [self.CALLBACK]
         lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
         lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
                                      ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
         lib.espeak_ng_SetRandSeed.argtypes = [ctypes.c_long]
-        rate = lib.espeak_Initialize(2, 0, data_dir.encode(), 0x8000)  # 2 = synchronous
-        if rate <= 0:
-            raise SpeechUnavailable(f"espeak_Initialize failed ({rate}) with data path {data_dir}")
-        self.rate = rate
-        self.chunks: list[np.ndarray] = []
-        self._cb = self.CALLBACK(self._collect)  # keep a reference: the library calls it
-        lib.espeak_SetSynthCallback(self._cb)
-        self.libc = ctypes.CDLL(ctypes.util.find_library("c") or None)
+        lib.espeak_ng_SetRandSeed.restype = None
+        self.rate = lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode(), _INIT_DONT_EXIT)
+        if self.rate <= 0:
+            raise SpeechUnavailable(f"espeak_Initialize failed ({self.rate}) with data folder {data!r}; {_HOW_TO_FIX}")
+        self.chunks: list[bytes] = []
+        self._callback = self.CALLBACK(self._collect)  # keep a reference: the library calls it later
+        lib.espeak_SetSynthCallback(self._callback)
+        self.libc = _libc()
 
     def _collect(self, wav, n, events):
         if wav and n > 0:
-            self.chunks.append(np.ctypeslib.as_array(wav, shape=(n,)).copy())
+            self.chunks.append(ctypes.string_at(wav, 2 * n))
         return 0
 
     def say(self, u: Utterance) -> np.ndarray:
+        """Raw int16 samples at ``self.rate``; every parameter and seed is set on every call."""
         lib = self.lib
         if lib.espeak_SetVoiceByName(u.voice.encode()) != 0:
-            raise ValueError(f"espeak-ng does not know the voice {u.voice!r}")
-        for param, value in ((1, u.rate), (2, 100), (3, u.pitch), (4, u.pitch_range)):
+            raise ValueError(f"espeak-ng refused the voice {u.voice!r}")
+        for param, value in ((_RATE, u.rate), (_VOLUME, 100), (_PITCH, u.pitch), (_RANGE, u.pitch_range),
+                             (_PUNCTUATION, 0), (_CAPITALS, 0), (_WORDGAP, 0)):
             lib.espeak_SetParameter(param, int(value), 0)
         lib.espeak_ng_SetRandSeed(int(u.seed))
-        self.libc.srand(int(u.seed))  # the klatt variants draw from libc's rand
+        if self.libc is not None:
+            self.libc.srand(int(u.seed))
         self.chunks = []
-        text = u.text.encode() + b"\0"
-        lib.espeak_Synth(text, len(text), 0, 1, 0, 1, None, None)  # position type 1 = character
+        text = u.text.encode("utf-8") + b"\0"
+        status = lib.espeak_Synth(text, len(text), 0, 1, 0, 1, None, None)  # character positions, UTF-8
         lib.espeak_Synchronize()
-        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.int16)
+        if status != 0:
+            raise RuntimeError(f"espeak_Synth failed with status {status} for {u}")
+        return np.frombuffer(b"".join(self.chunks), dtype=np.int16)
 
 
-@lru_cache(maxsize=1)
+_ENGINE: _Engine | None = None
+
+
 def _engine() -> _Engine:
-    return _Engine()
+    global _ENGINE
+    if _ENGINE is None:
+        _ENGINE = _Engine(*_paths())
+    return _ENGINE
 
 
 def available() -> bool:
+    """True if libespeak-ng loads and initialises in this process."""
     try:
-        _engine()
-        return True
+        return _engine() is not None
     except SpeechUnavailable:
         return False
 
 
 def voice_variants() -> list[str]:
-    """The voice variants shipped in the espeak-ng data (``voices/!v``), sorted."""
-    folder = data_path() / "voices" / "!v"
-    if not folder.is_dir():
-        raise SpeechUnavailable(f"{folder} is missing: the espeak-ng data install is incomplete")
-    return sorted(p.name for p in folder.iterdir() if p.is_file())
+    """The voice variants in the espeak-ng data (``voices/!v``), sorted, without
+    :data:`EXCLUDED_VARIANTS` (too slow to fit 1 s at the lowest rate)."""
+    return sorted(p.name for p in (data_path() / "voices" / "!v").iterdir()
+                  if p.is_file() and p.name not in EXCLUDED_VARIANTS)
 
 
 def voices() -> list[str]:
-    """Every usable ``"accent+variant"`` voice name, in a fixed order."""
-    return [f"{accent}+{variant}" for accent in ACCENTS for variant in voice_variants()]
+    """Every usable ``"accent+variant"`` voice name, sorted (all 8 x 102 were checked to speak)."""
+    return sorted(f"{accent}+{variant}" for accent in ACCENTS for variant in voice_variants())
+
+
+# ----------------------------------------------------------------------------- synthesis
+
+@lru_cache(maxsize=8)
+def _lowpass(up: int, down: int) -> np.ndarray:
+    """resample_poly's own default filter, designed once (designing it costs 5x the filtering)."""
+    from scipy.signal import firwin
+
+    return firwin(2 * 10 * max(up, down) + 1, 1.0 / max(up, down), window=("kaiser", 5.0)).astype(np.float32)
+
+
+def _resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    ratio = Fraction(rate_out, rate_in)  # 8000/22050 = 160/441
+    up, down = ratio.numerator, ratio.denominator
+    return x if up == down else resample_poly(x, up, down, window=_lowpass(up, down)).astype(np.float32, copy=False)
 
 
 def _trim(x: np.ndarray) -> np.ndarray:
-    peak = np.abs(x).max(initial=0.0)
-    if peak == 0:
-        return x
-    loud = np.flatnonzero(np.abs(x) > _SILENCE * peak)
-    return x[loud[0]:loud[-1] + 1]
+    loud = np.flatnonzero(np.abs(x) > SILENCE * np.abs(x).max(initial=0.0))
+    return x[loud[0]:loud[-1] + 1] if loud.size else x[:0]
+
+
+def _check(utterances, sample_rate) -> list[Utterance]:
+    if not _is_int(sample_rate) or not 1000 <= sample_rate <= 96000:
+        raise ValueError(f"sample_rate must be an integer number of Hz in [1000, 96000], got {sample_rate!r}")
+    if isinstance(utterances, (str, Utterance)):
+        raise TypeError(f"utterances must be a sequence of Utterance, got a single {type(utterances).__name__}")
+    utterances = list(utterances)
+    known = set(voices()) if utterances else set()  # SpeechUnavailable here if the engine is missing
+    for i, u in enumerate(utterances):
+        if not isinstance(u, Utterance):
+            raise TypeError(f"utterances[{i}] must be an Utterance, got {type(u).__name__}")
+        if u.voice not in known:  # espeak-ng silently falls back to its default for an unknown variant
+            raise ValueError(f"utterances[{i}].voice {u.voice!r} is not one of speech.voices() "
+                             f"(variants: {', '.join(voice_variants()[:6])}, ...)")
+    return utterances
 
 
 def synthesise(utterances: Sequence[Utterance], sample_rate: int = 8000) -> list[np.ndarray]:
-    """Speak each utterance in *this* process: float32 waveforms at ``sample_rate``, silence
-    trimmed, scaled by 1/32768 (level is not normalised). Clips longer than 1 s are cut to 1 s.
-
-    Resampling is FFT-based (``scipy.signal.resample``): the engine pads every word with silence,
-    so its periodic assumption costs nothing, and it is ~5x faster than a polyphase filter here.
-    """
-    from fractions import Fraction
-
-    from scipy.fft import next_fast_len
-    from scipy.signal import resample
-
+    """Speak each utterance in *this* process, in order: float32 mono waveforms at ``sample_rate``
+    (``resample_poly`` from 22050 Hz), leading/trailing samples below ``SILENCE`` x peak trimmed,
+    scaled by 1/32768 (NOT normalised: peaks vary ~0.04-1.4), cut to ``MAX_SECONDS`` at most.
+    The output depends on what this process spoke before: :func:`synthesise_fresh` reproduces."""
+    utterances = _check(utterances, sample_rate)
+    if not utterances:
+        return []
     engine = _engine()
-    ratio = Fraction(int(sample_rate), engine.rate)  # 8000/22050 = 160/441
+    limit = int(MAX_SECONDS * sample_rate)
     out = []
     for u in utterances:
-        if not isinstance(u, Utterance):
-            raise TypeError(f"synthesise: expected Utterance items, got {type(u).__name__}")
-        raw = engine.say(u).astype(np.float32) / 32768.0
-        if raw.size == 0:
-            raise RuntimeError(f"espeak-ng produced no audio for {u}")
-        # pad with silence to a length that is a multiple of 441 *and* FFT-friendly (exact ratio, fast)
-        m = next_fast_len(-(-len(raw) // ratio.denominator))
-        raw = np.pad(raw, (0, m * ratio.denominator - len(raw)))
-        wave = resample(raw, m * ratio.numerator).astype(np.float32)
-        out.append(_trim(wave)[:sample_rate])
+        raw = engine.say(u).astype(np.float32) / np.float32(32768.0)
+        clip = _trim(_resample(raw, engine.rate, sample_rate))
+        if clip.size == 0:
+            raise RuntimeError(f"espeak-ng produced silence for {u}")
+        out.append(np.ascontiguousarray(clip[:limit]))
     return out
 
 
-def _worker(args):
-    utterances, sample_rate = args
-    return synthesise(utterances, sample_rate)
+def _child(conn, utterances, sample_rate):
+    """Entry point of one fresh process: speak one chunk and send the clips back."""
+    try:
+        conn.send(("ok", synthesise(utterances, sample_rate)))
+    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
+        kind = next((k for k in (SpeechUnavailable, ValueError, TypeError) if isinstance(exc, k)), RuntimeError)
+        conn.send(("error", kind, f"{exc} (in the synthesis process:\n{traceback.format_exc()})"))
+    conn.close()
+
+
+def _context():
+    """A clean start for every chunk. 'forkserver' (Linux, macOS) forks each chunk's process from a
+    fresh server that has imported numpy and scipy.signal but never touched espeak-ng: the same
+    clean engine state as 'spawn' without ~1-2 s of imports per chunk. Windows: 'spawn'."""
+    if START_METHOD == "forkserver" and "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload([__name__, "scipy.signal"])  # ignored if the server already runs
+        return ctx
+    return mp.get_context("spawn")
 
 
 def synthesise_fresh(utterances: Sequence[Utterance], sample_rate: int = 8000, workers: int = 2,
-                     chunk_size: int = 1000) -> list[np.ndarray]:
-    """Reproducible synthesis: fixed chunks of ``chunk_size``, each in its own fresh (spawned)
-    process, results in input order. The output does not depend on ``workers``."""
-    utterances = list(utterances)
-    if chunk_size < 1 or workers < 1:
-        raise ValueError(f"synthesise_fresh: chunk_size and workers must be >= 1, got {chunk_size}, {workers}")
-    _paths()  # fail early, in this process, with the clear message
-    chunks = [(utterances[i:i + chunk_size], sample_rate) for i in range(0, len(utterances), chunk_size)]
-    if not chunks:
+                     chunk_size: int = DEFAULT_CHUNK) -> list[np.ndarray]:
+    """Reproducible :func:`synthesise`: fixed chunks of ``chunk_size``, each spoken in its own new
+    process (at most ``workers`` at a time), clips in input order. The result depends on
+    ``chunk_size`` (the call history within a chunk) but never on ``workers``."""
+    utterances = _check(utterances, sample_rate)
+    for name, value in (("workers", workers), ("chunk_size", chunk_size)):
+        if not _is_int(value) or value < 1:
+            raise ValueError(f"synthesise_fresh: {name} must be an integer >= 1, got {value!r}")
+    if not utterances:
         return []
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(min(workers, len(chunks)), maxtasksperchild=1) as pool:
-        results = pool.map(_worker, chunks, chunksize=1)
+    chunks = [utterances[a:a + chunk_size] for a in range(0, len(utterances), chunk_size)]
+    results: list = [None] * len(chunks)
+    ctx = _context()
+    running: dict = {}  # parent end of the pipe -> (chunk index, process)
+    todo = list(range(len(chunks)))[::-1]
+    try:
+        while todo or running:
+            while todo and len(running) < workers:
+                k = todo.pop()
+                parent, child = ctx.Pipe(duplex=False)
+                proc = ctx.Process(target=_child, args=(child, chunks[k], sample_rate), daemon=True)
+                proc.start()
+                child.close()
+                running[parent] = (k, proc)
+            for conn in mp.connection.wait(list(running)):
+                k, proc = running.pop(conn)
+                try:
+                    message = conn.recv()
+                except EOFError:
+                    message = ("error", RuntimeError, f"the synthesis process for chunk {k} died (its own "
+                               "error, if any, is printed above)")
+                conn.close()
+                proc.join()
+                if message[0] == "error":
+                    raise message[1](message[2] + f" [exit code {proc.exitcode}]")
+                results[k] = message[1]
+    finally:
+        for conn, (_, proc) in running.items():
+            proc.terminate()
+            proc.join()
+            conn.close()
     return [clip for chunk in results for clip in chunk]
