@@ -28,13 +28,13 @@ import numpy as np
 
 from . import cache, config, corrupt
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 SIZES = {"train": 17560, "test": 5859}
 QUICK_SIZES = {"train": 1000, "test": 500}
 SPLIT_ID = {"train": 0, "test": 1}
 SCENARIOS = ("image_noisy", "audio_noisy", "both_mild")
 HEAVY = (0.55, 1.0)        # severity range of the failing modality
-LIGHT = (0.02, 0.2)        # severity range of a lightly noisy modality
+LIGHT = (0.02, 0.15)       # severity range of a lightly noisy modality
 P_CLEAN_PARTNER = 0.6      # chance that the partner of a failing modality is perfectly clean
 RATE, PITCH, RANGE = (130, 240), (15, 85), (10, 90)
 SPEECH_CHUNK = 1000        # pairs per fresh synthesis process (fixed: part of reproducibility)
@@ -123,8 +123,8 @@ def _plan(split: str, n: int, seed: int, src_labels: np.ndarray, voices: list[st
         plan["audio_noise"].append(aud_s)
         plan["offset_u"].append(rng.random())
         # rotation (deg), scale, shear, shift x, shift y (pixels)
-        plan["affine"].append([rng.uniform(-12, 12), rng.uniform(0.9, 1.1), rng.uniform(-0.15, 0.15),
-                               rng.uniform(-2, 2), rng.uniform(-2, 2)])
+        plan["affine"].append([rng.uniform(-8, 8), rng.uniform(0.93, 1.07), rng.uniform(-0.1, 0.1),
+                               rng.uniform(-1.5, 1.5), rng.uniform(-1.5, 1.5)])
     return {k: np.asarray(v) for k, v in plan.items()}
 
 

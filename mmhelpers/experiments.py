@@ -1,0 +1,111 @@
+"""The recipes: which data, which model, which training settings, for every notebook.
+
+One table (``RECIPES``) holds the hyper-parameters of every model in the series, so that
+notebooks 1a-1f and 3a train (or load) exactly the same models and share their caches. The
+settings were chosen on the *validation* split (see the README's notes); quick mode only cuts
+epochs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from . import config, models, train
+from .data import PairedData, load_pairs
+
+#: epochs (full, quick), batch size and peak learning rate per model
+RECIPES = {
+    "image":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "audio_mel":    dict(epochs=(8, 2), batch_size=128, lr=3e-3),
+    "audio_raw":    dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "intermediate": dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "early":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "gated":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "late":         dict(epochs=(2, 1), batch_size=256, lr=5e-2),
+}
+SEEDS = (0, 1, 2)
+VAL_FRACTION = 0.2
+
+
+@dataclass
+class Splits:
+    """Train / validation (from the training data, fixed seed) / test pairs."""
+
+    train: PairedData
+    val: PairedData
+    test: PairedData
+
+    def __iter__(self):
+        return iter((self.train, self.val, self.test))
+
+    def summary(self) -> str:
+        return "\n".join(d.summary() for d in self)
+
+
+def load_splits(quick: bool | None = None, source=None) -> Splits:
+    """The course's train data split 80/20 (stratified, seed fixed) into train/validation, plus test."""
+    full = load_pairs("train", source=source, quick=quick)
+    tr, va = full.split(VAL_FRACTION, seed=config.SEED)
+    tr.name, va.name = f"{full.name} (train part)", f"{full.name} (validation part)"
+    return Splits(tr, va, load_pairs("test", source=source, quick=quick))
+
+
+def seeds(quick: bool | None = None) -> tuple[int, ...]:
+    """The seeds averaged over in comparisons: three in full mode, one in quick mode."""
+    return SEEDS[:1] if config.is_quick(quick) else SEEDS
+
+
+def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | None = None,
+              retrain: bool | None = None, progress: bool = True, **model_kwargs):
+    """Train-or-load model ``name`` of :data:`RECIPES` on ``splits``; returns ``(model, history)``.
+
+    For ``"late"`` pass the trained members as ``image_model=`` and ``audio_model=``; they stay
+    frozen and only the fusion weights train.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"get_model: unknown model {name!r}; expected one of {sorted(RECIPES)}")
+    recipe = dict(RECIPES[name])
+    epochs = recipe.pop("epochs")[1 if config.is_quick(quick) else 0]
+    spec = {"model": name, "kwargs": {k: v for k, v in model_kwargs.items() if not isinstance(v, torch.nn.Module)}}
+    members = {k: v for k, v in model_kwargs.items() if isinstance(v, torch.nn.Module)}
+    spec["members"] = {k: getattr(v, "cache_key", "") for k, v in members.items()}
+
+    def make():
+        model = models.build(name, **model_kwargs)
+        models.fit_normalisation(model, splits.train.images, splits.train.audio)
+        return model
+
+    model, history = train.train_or_load(name, make, splits.train, splits.val, splits.test, spec=spec,
+                                         retrain=retrain, epochs=epochs, seed=seed, progress=progress,
+                                         **recipe)
+    model.cache_key = history.key
+    return model, history
+
+
+def oracle_view(image_pred, audio_pred, data: PairedData):
+    """The "oracle view" reference: per pair, the unimodal model's answer for the cleaner modality
+    (the lower recorded noise severity; ties go to the image). Needs ``meta["image_noise"]``."""
+    import numpy as np
+
+    from .evaluate import Predictions
+
+    if "image_noise" not in data.meta:
+        raise ValueError("oracle_view needs per-pair noise severities (embedded dataset); the course files have none")
+    use_image = data.meta["image_noise"] <= data.meta["audio_noise"]
+    probs = np.where(use_image[:, None], image_pred.probs, audio_pred.probs)
+    return Predictions(np.log(np.clip(probs, 1e-12, 1)), probs, probs.argmax(1), image_pred.labels)
+
+
+def seed_table(preds_by_seed: dict, data: PairedData):
+    """Mean and std over seeds of :func:`evaluate.summary`; ``preds_by_seed[seed][model] = Predictions``."""
+    import pandas as pd
+
+    from . import evaluate
+
+    tables = [evaluate.summary(p, data) for p in preds_by_seed.values()]
+    stacked = pd.concat(tables, keys=list(preds_by_seed), names=["seed", "model"])
+    mean = stacked.groupby(level="model", sort=False).mean()
+    std = stacked.groupby(level="model", sort=False).std(ddof=0).fillna(0.0)
+    return mean.round(2), std.round(2)

@@ -1,0 +1,249 @@
+"""Fusion models: where the image and the audio meet.
+
+* :class:`EarlyFusion` - at the input: the spectrogram becomes a second image channel.
+* :class:`IntermediateFusion` - at the embeddings: concatenate, then an MLP.
+* :class:`GatedFusion` - at the embeddings, weighted per sample by a learned gate.
+* :class:`LateFusion` - at the outputs: a weighted combination of two unimodal classifiers.
+
+All take ``(images, audio)``, return logits (B, n_classes), and have ``embed(images, audio)``
+(the input of the final linear layer; LateFusion has none, see there). Every weight is a
+registered module or ``nn.Parameter``, so ``model.parameters()`` hands all of them to the optimiser.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .models import ImageInput, MelInput, image_cnn
+
+COMBINES = ("logits", "probs")
+WEIGHTINGS = ("learned", "fixed")
+
+
+def _check_p(p: float, name: str) -> float:
+    if not 0.0 <= float(p) <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {p}")
+    return float(p)
+
+
+def modality_dropout_mask(batch: int, p: float, device=None, generator=None) -> torch.Tensor:
+    """(batch, 2) float mask of kept modalities (column 0 image, column 1 audio).
+
+    Each sample independently, with probability ``p``, loses ONE modality, chosen uniformly at
+    random; never both. Kept entries are 1 and dropped ones 0 (no rescaling: a zero embedding
+    is how a missing modality looks at test time too).
+    """
+    p = _check_p(p, "modality_dropout")
+    drop = torch.rand(batch, device=device, generator=generator) < p
+    which = torch.randint(0, 2, (batch,), device=device, generator=generator)
+    keep = torch.ones(batch, 2, device=device)
+    keep[drop, which[drop]] = 0.0
+    return keep
+
+
+class _TwoEncoders(nn.Module):
+    """Shared plumbing: two encoders and per-sample modality dropout on their embeddings."""
+
+    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, modality_dropout: float):
+        super().__init__()
+        for name, enc in (("image_encoder", image_encoder), ("audio_encoder", audio_encoder)):
+            if not hasattr(enc, "embed_dim"):
+                raise TypeError(f"{type(self).__name__}: {name} needs an embed_dim attribute")
+        self.image_encoder, self.audio_encoder = image_encoder, audio_encoder
+        self.modality_dropout = _check_p(modality_dropout, "modality_dropout")
+        self.last_keep = None
+
+    def _embeddings(self, images, audio, drop: bool = True):
+        """Both embeddings; in training mode (and ``drop``) zero one per dropped sample.
+        The mask used is kept in ``self.last_keep`` ((B, 2), 1 = kept)."""
+        e_img, e_aud = self.image_encoder(images), self.audio_encoder(audio)
+        if drop and self.training and self.modality_dropout > 0:
+            keep = modality_dropout_mask(len(e_img), self.modality_dropout, e_img.device)
+            e_img, e_aud = e_img * keep[:, :1], e_aud * keep[:, 1:]
+            self.last_keep = keep
+        else:
+            self.last_keep = torch.ones(len(e_img), 2, device=e_img.device)
+        return e_img, e_aud
+
+
+class IntermediateFusion(_TwoEncoders):
+    """Concatenate the two embeddings -> Linear(hidden)-ReLU -> Dropout -> Linear(n_classes).
+
+    ``modality_dropout=p``: in training mode only, each sample of a batch independently has
+    probability ``p`` of having the embedding of ONE modality (image or audio, 50/50) set to zero
+    before concatenation, never both; the mask of the last forward is ``self.last_keep``. It
+    teaches the head to classify from either modality alone. In ``eval()`` nothing is dropped.
+    ``embed`` returns the hidden layer (B, hidden).
+    """
+
+    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, hidden: int = 128,
+                 dropout: float = 0.3, modality_dropout: float = 0.0, n_classes: int = 10):
+        super().__init__(image_encoder, audio_encoder, modality_dropout)
+        self.embed_dim = hidden
+        self.hidden = nn.Sequential(nn.Linear(image_encoder.embed_dim + audio_encoder.embed_dim, hidden),
+                                    nn.ReLU(inplace=True))
+        self.dropout = nn.Dropout(_check_p(dropout, "dropout"))
+        self.classifier = nn.Linear(hidden, n_classes)
+
+    def embed(self, images, audio) -> torch.Tensor:
+        return self.hidden(torch.cat(self._embeddings(images, audio), dim=1))
+
+    def forward(self, images, audio) -> torch.Tensor:
+        return self.classifier(self.dropout(self.embed(images, audio)))
+
+
+class GatedFusion(_TwoEncoders):
+    """A gate decides, per sample, how much each modality counts.
+
+    ``w = softmax(gate([e_img, e_aud]))`` (B, 2); ``fused = w_img * proj_img(e_img) + w_aud *
+    proj_aud(e_aud)`` with ``proj = Linear(hidden)-ReLU``; logits = Linear(Dropout(fused)).
+    After each forward ``self.last_weights`` holds the (B, 2) weights (detached);
+    :meth:`modality_weights` computes them explicitly. ``modality_dropout`` works as in
+    :class:`IntermediateFusion` (on the embeddings, training only) and shows the gate what a
+    dead sensor looks like. ``embed`` returns ``fused`` (B, hidden).
+    """
+
+    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, hidden: int = 64,
+                 gate_hidden: int = 32, dropout: float = 0.3, modality_dropout: float = 0.0,
+                 n_classes: int = 10):
+        super().__init__(image_encoder, audio_encoder, modality_dropout)
+        e_i, e_a = image_encoder.embed_dim, audio_encoder.embed_dim
+        self.embed_dim = hidden
+        self.proj_image = nn.Sequential(nn.Linear(e_i, hidden), nn.ReLU(inplace=True))
+        self.proj_audio = nn.Sequential(nn.Linear(e_a, hidden), nn.ReLU(inplace=True))
+        self.gate = nn.Sequential(nn.Linear(e_i + e_a, gate_hidden), nn.ReLU(inplace=True),
+                                  nn.Linear(gate_hidden, 2))
+        self.dropout = nn.Dropout(_check_p(dropout, "dropout"))
+        self.classifier = nn.Linear(hidden, n_classes)
+        self.last_weights = None
+
+    def _fuse(self, images, audio, drop: bool = True):
+        e_img, e_aud = self._embeddings(images, audio, drop)
+        w = torch.softmax(self.gate(torch.cat([e_img, e_aud], dim=1)), dim=1)
+        self.last_weights = w.detach()
+        return w[:, :1] * self.proj_image(e_img) + w[:, 1:] * self.proj_audio(e_aud), w
+
+    def embed(self, images, audio) -> torch.Tensor:
+        return self._fuse(images, audio)[0]
+
+    def forward(self, images, audio) -> torch.Tensor:
+        return self.classifier(self.dropout(self._fuse(images, audio)[0]))
+
+    @torch.no_grad()
+    def modality_weights(self, images, audio) -> torch.Tensor:
+        """The gate's (B, 2) weights [image, audio] for a batch, without modality dropout
+        (call ``model.eval()`` first so that batch norms use their running statistics)."""
+        return self._fuse(images, audio, drop=False)[1]
+
+
+class LateFusion(nn.Module):
+    """Combine the outputs of two unimodal classifiers (called as ``m(images, audio)``).
+
+    * ``combine="logits"``: ``w_img * logits_img + w_aud * logits_aud``.
+    * ``combine="probs"``: ``log(w_img * p_img + w_aud * p_aud)`` - the log-probability of the
+      mixture, so cross-entropy on the output is the mixture's negative log-likelihood.
+    * ``weighting="fixed"``: ``weights`` (normalised to sum 1) stay as they are (a buffer).
+      ``weighting="learned"``: the weights are ``softmax`` of a registered ``nn.Parameter``
+      initialised at ``log(weights)``, shape (2,) or, with ``per_class=True``, (2, n_classes)
+      (one pair per class; for ``"probs"`` the per-class mixture no longer sums to 1 and
+      cross-entropy renormalises it).
+    * ``freeze_members=True``: the members' parameters stop training and the members stay in
+      eval mode (no dropout, frozen batch-norm statistics), so only the weights train: the cheap
+      way to fuse two models that are already trained.
+
+    ``modality_weights()`` returns the current weights (detached). ``embed`` returns the two
+    members' embeddings concatenated (there is no final linear layer).
+    """
+
+    def __init__(self, image_model: nn.Module, audio_model: nn.Module, combine: str = "logits",
+                 weighting: str = "learned", weights=(0.5, 0.5), per_class: bool = False,
+                 freeze_members: bool = False, n_classes: int = 10):
+        super().__init__()
+        if combine not in COMBINES:
+            raise ValueError(f"LateFusion: combine must be one of {COMBINES}, got {combine!r}")
+        if weighting not in WEIGHTINGS:
+            raise ValueError(f"LateFusion: weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+        w = torch.as_tensor(weights, dtype=torch.float32)
+        if w.shape != (2,) or (w < 0).any() or w.sum() <= 0:
+            raise ValueError(f"LateFusion: weights must be two non-negative numbers with a positive sum, got {weights}")
+        w = w / w.sum()
+        if weighting == "learned" and (w == 0).any():
+            raise ValueError(f"LateFusion: learned weights start at log(weights), so both must be > 0, got {weights}")
+        if per_class and weighting == "fixed":
+            raise ValueError("LateFusion: per_class=True needs weighting='learned'")
+        self.image_model, self.audio_model = image_model, audio_model
+        self.combine, self.weighting, self.per_class = combine, weighting, per_class
+        self.freeze_members = freeze_members
+        if weighting == "learned":
+            init = w.log()[:, None].repeat(1, n_classes) if per_class else w.log()
+            self.weight_logits = nn.Parameter(init)
+        else:
+            self.register_buffer("fixed_weights", w)
+        if freeze_members:
+            for p in list(image_model.parameters()) + list(audio_model.parameters()):
+                p.requires_grad_(False)
+        self.embed_dim = sum(getattr(m, "embed_dim", 0) for m in (image_model, audio_model))
+        self.train()
+
+    def train(self, mode: bool = True) -> "LateFusion":
+        super().train(mode)
+        if self.freeze_members:
+            self.image_model.eval()
+            self.audio_model.eval()
+        return self
+
+    def _weights(self) -> torch.Tensor:
+        return torch.softmax(self.weight_logits, dim=0) if self.weighting == "learned" else self.fixed_weights
+
+    def modality_weights(self) -> torch.Tensor:
+        """Current weights [image, audio]: (2,), or (2, n_classes) with ``per_class``."""
+        return self._weights().detach().clone()
+
+    def _members(self, images, audio):
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_members):
+            return self.image_model(images, audio), self.audio_model(images, audio)
+
+    def forward(self, images, audio) -> torch.Tensor:
+        l_img, l_aud = self._members(images, audio)
+        w = self._weights()
+        if self.combine == "logits":
+            return w[0] * l_img + w[1] * l_aud
+        return torch.logaddexp(torch.log(w[0]) + F.log_softmax(l_img, dim=1),
+                               torch.log(w[1]) + F.log_softmax(l_aud, dim=1))
+
+    def embed(self, images, audio) -> torch.Tensor:
+        return torch.cat([self.image_model.embed(images, audio), self.audio_model.embed(images, audio)], dim=1)
+
+
+class EarlyFusion(nn.Module):
+    """Fuse at the input: a 2-channel "image" [digit image, log-mel spectrogram squeezed to
+    28x28] through one shared CNN (:func:`~mmhelpers.models.image_cnn` with 2 input channels),
+    then ReLU -> Linear(n_classes).
+
+    The spectrogram has 28 mel bands (rows) and is average-pooled over time to 28 columns; both
+    channels are standardised with training statistics (image: one scalar; spectrogram: per band).
+
+    Assumption (that does NOT hold here): the channels are spatially aligned - pixel (i, j) of
+    the image and bin (i, j) of the spectrogram describe the same thing, as the colour channels
+    of a photo do. Here rows of the spectrogram are frequencies and columns are time, unrelated
+    to the image's rows and columns, so the first convolution mixes unrelated neighbours. It is
+    the baseline that shows why fusion usually happens later.
+    """
+
+    def __init__(self, embed_dim: int = 100, dropout: float = 0.25, hop: int = 128, n_classes: int = 10):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.image_input = ImageInput()
+        self.audio_input = MelInput(n_mels=28, hop=hop, size=(28, 28))
+        self.net = image_cnn(2, embed_dim, dropout)
+        self.act = nn.ReLU()
+        self.classifier = nn.Linear(embed_dim, n_classes)
+
+    def embed(self, images, audio) -> torch.Tensor:
+        x = torch.cat([self.image_input(images), self.audio_input(audio)], dim=1)
+        return self.act(self.net(x))
+
+    def forward(self, images, audio) -> torch.Tensor:
+        return self.classifier(self.embed(images, audio))

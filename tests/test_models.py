@@ -1,0 +1,281 @@
+"""Models and features: shapes, normalisation fitting, fusion mechanics, registered parameters."""
+
+import math
+
+import pytest
+import torch
+
+from mmhelpers import features, fusion, models
+
+B = 4
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_one_thread():
+    """Tiny batches: one thread is as fast and does not fight other processes for the cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = torch.Generator().manual_seed(1)
+    images = torch.rand(B, 1, 28, 28, generator=g)
+    audio = torch.randn(B, 1, 8000, generator=g) * torch.tensor([0.5, 2.0, 10.0, 35.0])[:, None, None]
+    labels = torch.arange(B) % 10
+    return images, audio, labels
+
+
+# ----------------------------------------------------------------------------- features
+
+def test_logmel_shape_and_finite_on_silence_and_clipping():
+    lm = features.LogMel(n_mels=40, hop=80)
+    silence = torch.zeros(2, 1, 8000)
+    loud = (torch.randn(2, 1, 8000) * 1e4).clamp(-3e3, 3e3)  # heavily clipped, huge amplitude
+    for x in (silence, loud):
+        out = lm(x)
+        assert out.shape == (2, 1, 40, 101) == (2, 1, 40, lm.frames(8000))
+        assert torch.isfinite(out).all()
+    assert torch.allclose(lm(silence), torch.full_like(lm(silence), math.log(lm.eps)))
+    assert "filterbank" in dict(lm.named_buffers())
+    assert lm(torch.zeros(3, 8000)).shape == (3, 1, 40, 101)  # (B, T) accepted too
+
+
+def test_logmel_puts_a_tone_in_the_right_band():
+    lm = features.LogMel(n_mels=40)
+    t = torch.arange(8000) / 8000
+    low, high = (lm(torch.sin(2 * math.pi * f * t)[None, None])[0, 0].mean(1).argmax() for f in (300, 3000))
+    assert low < high
+    fb = features.mel_filterbank(256, 40, 8000)
+    assert fb.shape == (40, 129) and (fb.sum(1) > 0.99).all()
+
+
+def test_logmel_and_amplitude_reject_bad_arguments():
+    with pytest.raises(ValueError, match="n_mels"):
+        features.LogMel(n_mels=0)
+    with pytest.raises(ValueError, match="shape"):
+        features.LogMel()(torch.zeros(2, 2, 8000))
+    with pytest.raises(ValueError, match="mode"):
+        features.normalise_amplitude(torch.zeros(1, 1, 10), mode="loud")
+
+
+def test_amplitude_normalisation_removes_the_clip_gain():
+    x = torch.randn(1, 1, 8000)
+    a, b = features.normalise_amplitude(x * 2), features.normalise_amplitude(x * 30)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-4)
+    assert torch.allclose(a.pow(2).mean().sqrt(), torch.tensor(1.0), atol=1e-3)
+    assert torch.isfinite(features.normalise_amplitude(torch.zeros(1, 1, 100))).all()
+
+
+# ----------------------------------------------------------------------------- Standardize
+
+def test_standardize_is_identity_until_fitted_then_standardises():
+    s = models.Standardize()
+    x = torch.randn(100, 1, 28, 28) * 3 + 5
+    assert torch.equal(s(x), x) and not bool(s.fitted)
+    y = s.fit(x)(x)
+    assert bool(s.fitted)
+    assert abs(y.mean().item()) < 1e-4 and abs(y.std().item() - 1) < 1e-3
+    assert "mean" in s.state_dict() and "std" in s.state_dict()
+
+
+def test_standardize_per_band_and_in_chunks():
+    x = torch.randn(64, 1, 5, 30) * torch.arange(1.0, 6.0)[:, None] + torch.arange(5.0)[:, None]
+    whole = models.Standardize((1, 5, 1)).fit(x)
+    chunked = models.Standardize((1, 5, 1)).fit(x.split(10))
+    assert whole.mean.shape == (1, 5, 1)
+    assert torch.allclose(whole.mean.flatten(), x.mean((0, 1, 3)), atol=1e-4)
+    assert torch.allclose(whole.std.flatten(), x.std((0, 1, 3)), rtol=1e-3)
+    assert torch.allclose(whole.mean, chunked.mean, atol=1e-5) and torch.allclose(whole.std, chunked.std, atol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        models.Standardize((1, 4, 1)).fit(x)
+
+
+def test_fit_normalisation_uses_the_right_modality(batch):
+    images, audio, _ = batch
+    m = models.build("intermediate")
+    fitted = models.fit_normalisation(m, images * 0.5 + 0.25, audio)
+    assert fitted == ["image_encoder (image)", "audio_encoder (audio)"]
+    img_norm = m.image_encoder.input.norm
+    assert torch.allclose(img_norm.mean, (images * 0.5 + 0.25).mean(), atol=1e-5)
+    assert m.audio_encoder.input.norm.mean.shape == (1, 40, 1) and bool(m.audio_encoder.input.norm.fitted)
+    with pytest.raises(ValueError, match="audio"):
+        models.fit_normalisation(models.build("audio_mel"), images, None)
+    assert models.fit_normalisation(models.build("image"), images) == ["encoder (image)"]
+
+
+# ----------------------------------------------------------------------------- shapes
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_every_model_outputs_logits_and_embeddings(name, batch):
+    images, audio, _ = batch
+    m = models.build(name)
+    models.fit_normalisation(m, images, audio)
+    for mode in (True, False):
+        m.train(mode)
+        assert m(images, audio).shape == (B, 10)
+        z = m.embed(images, audio)
+        assert z.shape == (B, m.embed_dim) and torch.isfinite(z).all()
+    assert name in models.describe(m) or type(m).__name__ in models.describe(m)
+
+
+@pytest.mark.parametrize("name", ["image", "audio_raw", "audio_mel"])
+def test_unimodal_models_ignore_the_other_input(name, batch):
+    images, audio, _ = batch
+    m = models.build(name).eval()
+    uses_image = name == "image"
+    out = m(images, None) if uses_image else m(None, audio)
+    assert torch.equal(out, m(images, audio))
+    with pytest.raises(ValueError, match="None"):
+        m(None, audio) if uses_image else m(images, None)
+
+
+def test_encoders_have_embed_dim_and_course_raw_variant():
+    enc = models.RawAudioEncoder(embed_dim=32, first_kernel=7, first_stride=2)
+    assert enc.head[-1].in_features == 7936  # the course's Linear(7936, 100) geometry
+    assert enc(torch.randn(2, 1, 8000)).shape == (2, 32)
+    assert models.ImageEncoder(embed_dim=16)(torch.rand(2, 1, 28, 28)).shape == (2, 16)
+    assert models.ImageEncoder().net[-1].in_features == 3136
+
+
+def test_image_encoder_uses_its_batch_norms():
+    enc = models.ImageEncoder().train()
+    bns = [m for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(bns) == 2
+    enc(torch.rand(8, 1, 28, 28))
+    assert all(int(bn.num_batches_tracked) == 1 for bn in bns)
+
+
+# ----------------------------------------------------------------------------- training mechanics
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("intermediate", {"modality_dropout": 0.3}), ("gated", {}), ("early", {}),
+    ("late", {"combine": "probs", "per_class": True}), ("audio_raw", {}),
+    ("intermediate", {"audio": "raw"}),
+])
+def test_every_trainable_parameter_gets_a_gradient_and_moves(name, kwargs, batch):
+    images, audio, labels = batch
+    m = models.build(name, **kwargs).train()
+    params = {n: p.detach().clone() for n, p in m.named_parameters() if p.requires_grad}
+    opt = torch.optim.Adam([p for p in m.parameters() if p.requires_grad], lr=1e-2)
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(m(images, audio), labels).backward()
+    no_grad = [n for n, p in m.named_parameters() if p.requires_grad and (p.grad is None or not p.grad.abs().sum() > 0)]
+    opt.step()
+    unchanged = [n for n, p in m.named_parameters() if p.requires_grad and torch.equal(p, params[n])]
+    assert not no_grad and not unchanged, (no_grad, unchanged)
+
+
+def _unregistered(model):
+    """Modules or parameters hidden in plain lists/tuples/dicts: the optimiser would never see them."""
+    found = []
+    for name, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if attr.startswith("_"):
+                continue  # _parameters, _modules, _buffers: the registered ones
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else []
+            if any(isinstance(v, (torch.nn.Module, torch.nn.Parameter)) for v in items):
+                found.append(f"{name}.{attr}")
+    return found
+
+
+@pytest.mark.parametrize("name", models.MODEL_NAMES)
+def test_no_parameters_hide_in_plain_containers(name):
+    assert _unregistered(models.build(name)) == []
+    broken = models.build("gated")
+    broken.heads = [torch.nn.Linear(2, 2)]  # what the known defect looks like
+    assert _unregistered(broken) == [".heads"]
+
+
+def test_late_fusion_frozen_members_train_only_the_weights(batch):
+    images, audio, labels = batch
+    img, aud = models.build("image"), models.build("audio_mel")
+    m = models.build("late", image_model=img, audio_model=aud, freeze_members=True).train()
+    trainable = [n for n, p in m.named_parameters() if p.requires_grad]
+    assert trainable == ["weight_logits"]
+    assert not img.training and not aud.training  # members stay in eval mode
+    before = m.modality_weights()
+    opt = torch.optim.Adam([m.weight_logits], lr=0.1)
+    torch.nn.functional.cross_entropy(m(images, audio), labels).backward()
+    opt.step()
+    assert not torch.equal(before, m.modality_weights())
+    assert torch.allclose(m.modality_weights().sum(0), torch.tensor(1.0))
+
+
+def test_late_fusion_fixed_weights_give_the_exact_average(batch):
+    images, audio, _ = batch
+    img, aud = models.build("image").eval(), models.build("audio_mel").eval()
+    li, la = img(images, audio), aud(images, audio)
+    m = fusion.LateFusion(img, aud, weighting="fixed").eval()
+    assert torch.allclose(m(images, audio), (li + la) / 2, atol=1e-6)
+    assert list(m.parameters()) == list(img.parameters()) + list(aud.parameters())  # nothing new to train
+    probs = fusion.LateFusion(img, aud, combine="probs", weighting="fixed", weights=(1, 3)).eval()
+    expected = torch.log(0.25 * li.softmax(1) + 0.75 * la.softmax(1))
+    assert torch.allclose(probs(images, audio), expected, atol=1e-5)
+    assert torch.allclose(probs(images, audio).exp().sum(1), torch.ones(B), atol=1e-5)
+    assert torch.allclose(probs.modality_weights(), torch.tensor([0.25, 0.75]))
+    for bad in ({"combine": "max"}, {"weighting": "magic"}, {"weights": (1, 2, 3)}, {"weights": (-1, 2)}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            fusion.LateFusion(img, aud, **bad)
+
+
+def test_modality_dropout_zeroes_at_most_one_modality_and_is_off_in_eval(batch):
+    keep = fusion.modality_dropout_mask(10_000, 0.5)
+    assert (keep.sum(1) >= 1).all()  # never both
+    assert abs((keep.sum(1) == 1).float().mean().item() - 0.5) < 0.03
+    assert abs((keep[:, 0] == 0).float().mean().item() - 0.25) < 0.03  # each modality half of the drops
+    assert (fusion.modality_dropout_mask(50, 1.0).sum(1) == 1).all()
+    assert (fusion.modality_dropout_mask(50, 0.0) == 1).all()
+    with pytest.raises(ValueError, match="modality_dropout"):
+        fusion.modality_dropout_mask(4, 1.5)
+
+    images, audio, _ = batch
+    m = models.build("intermediate", modality_dropout=1.0).train()
+    m(images, audio)
+    assert (m.last_keep.sum(1) == 1).all()
+    m.eval()
+    m(images, audio)
+    assert (m.last_keep == 1).all()
+    # the mask really zeroes the embeddings that reach the head: exactly one per sample at p=1
+    m.train()
+    e_img, e_aud = m._embeddings(images, audio)
+    zero = torch.stack([(e_img == 0).all(1), (e_aud == 0).all(1)], dim=1)
+    assert torch.equal(zero, m.last_keep == 0)
+
+
+def test_gated_fusion_weights_sum_to_one_and_are_exposed(batch):
+    images, audio, _ = batch
+    m = models.build("gated").eval()
+    m(images, audio)
+    w = m.last_weights
+    assert w.shape == (B, 2) and not w.requires_grad
+    assert torch.allclose(w.sum(1), torch.ones(B)) and (w >= 0).all()
+    assert torch.allclose(m.modality_weights(images, audio), w)
+
+
+def test_build_rejects_unknown_names_and_arguments():
+    with pytest.raises(ValueError, match="unknown model name 'transformer'"):
+        models.build("transformer")
+    with pytest.raises(TypeError, match="hidden"):
+        models.build("image", hidden=12)
+    with pytest.raises(ValueError, match="audio"):
+        models.build("intermediate", audio="wav2vec")
+    with pytest.raises(ValueError, match="audio"):
+        models.build("image", audio="raw")
+    with pytest.raises(ValueError, match="modality"):
+        models.UnimodalClassifier(models.ImageEncoder(), "video")
+    assert models.build("intermediate", hidden=12).embed_dim == 12
+
+
+def test_models_save_and_restore_their_normalisation(batch):
+    images, audio, _ = batch
+    m = models.build("audio_mel")
+    models.fit_normalisation(m, images, audio)
+    fresh = models.build("audio_mel")
+    fresh.load_state_dict(m.state_dict())
+    assert torch.equal(fresh.encoder.input.norm.std, m.encoder.input.norm.std)
+    m.eval(), fresh.eval()
+    assert torch.equal(m(images, audio), fresh(images, audio))
