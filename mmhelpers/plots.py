@@ -68,12 +68,12 @@ def image_grid(data, idx, title: str = "", ncols: int = 5):
     """Images of ``data[idx]`` with label and scenario/noise in each caption."""
     idx = list(idx)
     nrows = -(-len(idx) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.9 * ncols, 2.2 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 2.5 * nrows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, i in zip(axes.flat, idx):
         ax.imshow(data.images[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(_caption(data, i), fontsize=8)
+        ax.set_title(_caption(data, i), fontsize=7)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -84,9 +84,9 @@ def _caption(data, i) -> str:
     label = int(data.labels[i])
     text = f"label {label}" if label >= 0 else "label ?"
     if "scenario" in data.meta and data.meta["scenario"][i] != "unknown":
-        text += f"\n{data.meta['scenario'][i]}"
+        text += f" · {data.meta['scenario'][i]}"
         if "image_noise" in data.meta:
-            text += f" (img {data.meta['image_noise'][i]:.2f}, aud {data.meta['audio_noise'][i]:.2f})"
+            text += f"\nnoise: img {data.meta['image_noise'][i]:.2f}, aud {data.meta['audio_noise'][i]:.2f}"
     return text
 
 
@@ -104,11 +104,12 @@ def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
     t = np.arange(data.audio.shape[-1]) / sample_rate
     for j, i in enumerate(idx):
         axes[0, j].plot(t, data.audio[i, 0].numpy(), lw=0.4, color="C0")
-        axes[0, j].set_title(_caption(data, i), fontsize=8)
+        axes[0, j].set_title(_caption(data, i), fontsize=7)
         axes[0, j].set(xlabel="s", yticks=[])
         axes[1, j].imshow(specs[j], origin="lower", aspect="auto", cmap="magma",
                           extent=[0, t[-1], 0, specs.shape[1]])
         axes[1, j].set(xlabel="s", ylabel="mel band" if j == 0 else "")
+        axes[1, j].grid(False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
