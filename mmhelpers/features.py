@@ -1,14 +1,18 @@
-"""Audio features in plain torch: per-clip amplitude normalisation and a log-mel spectrogram.
+"""From raw inputs to network inputs: amplitude normalisation, log-mel spectrograms,
+standardisation with training statistics, and the per-modality input stages the models share.
 
 torchaudio is not used (it is not installed here); the mel filterbank is built with NumPy once,
 in the constructor, and stored as a buffer so that it moves with ``.to(device)`` and is saved in
 the ``state_dict``.
 
 Shapes: waveforms are ``(B, 1, T)`` (``(B, T)`` is accepted too); :class:`LogMel` returns
-``(B, 1, n_mels, frames)`` with ``frames = 1 + T // hop`` (the STFT is centred).
+``(B, 1, n_mels, frames)`` with ``frames = 1 + T // hop`` (the STFT is centred). Images are
+``(B, C, 28, 28)``.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -16,6 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 AMPLITUDE_MODES = ("rms", "peak")
+MODALITIES = ("image", "audio")
+IMAGE_SIZE = 28
+N_SAMPLES = 8000
 
 
 def hz_to_mel(f):
@@ -99,13 +106,15 @@ class AmplitudeNorm(nn.Module):
 class LogMel(nn.Module):
     """Log-mel spectrogram: ``log(eps + mel_filterbank @ |STFT|^2)``, (B,1,T) -> (B,1,n_mels,frames).
 
-    Defaults: 256-sample (32 ms) Hann windows every ``hop=80`` samples (10 ms) -> 101 frames for
-    one second at 8 kHz. ``eps=1e-6`` floors the log so that silence (all zeros) gives a finite
-    ``log(1e-6) ~ -13.8``; with unit-RMS input speech reaches about +5, so the floor sits ~80 dB
-    below the loudest bins.
+    Defaults (those of the course's log-mel encoder): 32 mel bands from 256-sample (32 ms) Hann
+    windows every ``hop=128`` samples (16 ms) -> 63 frames for one second at 8 kHz. The usual
+    10 ms hop (``hop=80``, 101 frames) made the encoder ~1.6x slower to train for ~1-2 points of
+    accuracy on noisy synthetic digits. ``eps=1e-6`` floors the log so that silence (all zeros)
+    gives a finite ``log(1e-6) ~ -13.8``; on unit-RMS clips the loudest bins reach about +7
+    to +10, so the floor sits ~90 dB below them.
     """
 
-    def __init__(self, sample_rate: int = 8000, n_fft: int = 256, hop: int = 80, n_mels: int = 40,
+    def __init__(self, sample_rate: int = 8000, n_fft: int = 256, hop: int = 128, n_mels: int = 32,
                  f_min: float = 0.0, f_max: float | None = None, eps: float = 1e-6):
         super().__init__()
         for name, v in (("sample_rate", sample_rate), ("n_fft", n_fft), ("hop", hop), ("n_mels", n_mels)):
@@ -142,3 +151,124 @@ class LogMel(nn.Module):
 def pool_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Average-pool a (B, C, H, W) map to ``size`` (used to squeeze a spectrogram into 28x28)."""
     return F.adaptive_avg_pool2d(x, size)
+
+
+def channels_last(x: torch.Tensor) -> torch.Tensor:
+    """NHWC memory layout (same values). On CPU, oneDNN's convolutions with few input channels
+    are several times faster on it (log-mel CNN, first layer, batch 128: 2 ms instead of 22 ms)."""
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+# ----------------------------------------------------------------------------- normalisation
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` with statistics fitted on training data; the identity until fitted.
+
+    ``shape`` is the shape of the statistics without the batch dimension: ``()`` for one scalar
+    mean/std, ``(1, 32, 1)`` for one per mel band of a (B, 1, 32, frames) spectrogram. :meth:`fit`
+    averages over the batch and over every dimension where ``shape`` has a 1. The statistics are
+    buffers, so they are saved in the ``state_dict`` and never trained.
+    """
+
+    def __init__(self, shape: tuple = (), eps: float = 1e-5):
+        super().__init__()
+        self.shape, self.eps = tuple(int(s) for s in shape), eps
+        self.register_buffer("mean", torch.zeros(self.shape))
+        self.register_buffer("std", torch.ones(self.shape))
+        self.register_buffer("fitted", torch.tensor(False))
+
+    def _reduce_dims(self, x: torch.Tensor) -> list[int]:
+        if not self.shape:
+            return list(range(x.dim()))
+        if x.dim() != len(self.shape) + 1 or any(s not in (1, n) for s, n in zip(self.shape, x.shape[1:])):
+            raise ValueError(f"Standardize.fit: x of shape {tuple(x.shape)} does not match the statistics' "
+                             f"shape {self.shape} (expected (N, ...) with each size equal or 1)")
+        return [0] + [i + 1 for i, s in enumerate(self.shape) if s == 1]
+
+    @torch.no_grad()
+    def fit(self, x) -> "Standardize":
+        """Fit on a tensor of training data, or on an iterable of tensors (chunks of it)."""
+        chunks = [x] if isinstance(x, torch.Tensor) else list(x)
+        if not chunks or sum(c.numel() for c in chunks) == 0:
+            raise ValueError("Standardize.fit: x is empty")
+        total = total_sq = count = 0
+        for c in chunks:
+            dims = self._reduce_dims(c)
+            c = c.double()
+            total = total + c.sum(dims)
+            total_sq = total_sq + c.square().sum(dims)
+            count += c.numel() // math.prod(self.shape)  # samples per statistic
+        mean = total / count
+        std = (total_sq / count - mean.square()).clamp_min(0).sqrt()
+        if not torch.isfinite(mean).all() or not torch.isfinite(std).all():
+            raise ValueError("Standardize.fit: x contains NaN or inf")
+        self.mean.copy_(mean.reshape(self.shape).float())
+        self.std.copy_(std.reshape(self.shape).float().clamp_min(self.eps))
+        self.fitted.fill_(True)
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}, fitted={bool(self.fitted)}"
+
+
+# ----------------------------------------------------------------------------- input stages
+# An input stage turns one raw modality into a normalised tensor. It carries ``modality`` and
+# ``fit_normalisation(x)``, which is how ``fit_normalisation(model, ...)`` finds what to fit.
+
+def _check_images(x, who: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[2:]) != (IMAGE_SIZE, IMAGE_SIZE):
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"{who}: images must be a tensor (B, C, 28, 28), got {got}")
+    return x
+
+
+class ImageInput(nn.Module):
+    """Images -> standardised images (one scalar mean/std over all training pixels)."""
+
+    modality = "image"
+
+    def __init__(self):
+        super().__init__()
+        self.norm = Standardize(())
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.norm(_check_images(images, type(self).__name__))
+
+    def fit_normalisation(self, images: torch.Tensor) -> "ImageInput":
+        self.norm.fit(_check_images(images, "fit_normalisation").float())
+        return self
+
+
+class MelInput(nn.Module):
+    """Waveform -> per-clip RMS normalisation -> log-mel -> (optional pooling to ``size``) ->
+    standardised per mel band (statistics over training clips and frames)."""
+
+    modality = "audio"
+
+    def __init__(self, n_mels: int = 32, hop: int = 128, n_fft: int = 256, size: tuple | None = None):
+        super().__init__()
+        self.amplitude = AmplitudeNorm("rms")
+        self.logmel = LogMel(n_fft=n_fft, hop=hop, n_mels=n_mels)
+        self.size = None if size is None else tuple(size)
+        bands = n_mels if size is None else self.size[0]
+        self.norm = Standardize((1, bands, 1))
+
+    def features(self, audio: torch.Tensor) -> torch.Tensor:
+        """Un-standardised log-mel features, (B, 1, bands, frames)."""
+        x = self.logmel(self.amplitude(audio))
+        return x if self.size is None else pool_to(x, self.size)
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.features(audio))
+
+    @torch.no_grad()
+    def fit_normalisation(self, audio: torch.Tensor, chunk: int = 2048) -> "MelInput":
+        if not isinstance(audio, torch.Tensor) or audio.dim() not in (2, 3):
+            raise ValueError(f"fit_normalisation: audio must be a tensor (N, 1, T), got "
+                             f"{tuple(audio.shape) if isinstance(audio, torch.Tensor) else type(audio).__name__}")
+        device = self.norm.mean.device
+        self.norm.fit(self.features(c.to(device).float()) for c in audio.split(chunk))
+        return self

@@ -42,6 +42,7 @@ def test_logmel_shape_and_finite_on_silence_and_clipping():
     assert torch.allclose(lm(silence), torch.full_like(lm(silence), math.log(lm.eps)))
     assert "filterbank" in dict(lm.named_buffers())
     assert lm(torch.zeros(3, 8000)).shape == (3, 1, 40, 101)  # (B, T) accepted too
+    assert features.LogMel()(silence).shape == (2, 1, 32, 63)  # the encoder's defaults
 
 
 def test_logmel_puts_a_tone_in_the_right_band():
@@ -101,7 +102,7 @@ def test_fit_normalisation_uses_the_right_modality(batch):
     assert fitted == ["image_encoder (image)", "audio_encoder (audio)"]
     img_norm = m.image_encoder.input.norm
     assert torch.allclose(img_norm.mean, (images * 0.5 + 0.25).mean(), atol=1e-5)
-    assert m.audio_encoder.input.norm.mean.shape == (1, 40, 1) and bool(m.audio_encoder.input.norm.fitted)
+    assert m.audio_encoder.input.norm.mean.shape == (1, 32, 1) and bool(m.audio_encoder.input.norm.fitted)
     with pytest.raises(ValueError, match="audio"):
         models.fit_normalisation(models.build("audio_mel"), images, None)
     assert models.fit_normalisation(models.build("image"), images) == ["encoder (image)"]
@@ -113,6 +114,8 @@ def test_fit_normalisation_uses_the_right_modality(batch):
 def test_every_model_outputs_logits_and_embeddings(name, batch):
     images, audio, _ = batch
     m = models.build(name)
+    bns = [x for x in m.modules() if isinstance(x, torch.nn.modules.batchnorm._BatchNorm)]
+    assert bns and all(int(bn.num_batches_tracked) == 0 for bn in bns)  # building ran no batch
     models.fit_normalisation(m, images, audio)
     for mode in (True, False):
         m.train(mode)
@@ -139,6 +142,18 @@ def test_encoders_have_embed_dim_and_course_raw_variant():
     assert enc(torch.randn(2, 1, 8000)).shape == (2, 32)
     assert models.ImageEncoder(embed_dim=16)(torch.rand(2, 1, 28, 28)).shape == (2, 16)
     assert models.ImageEncoder().net[-1].in_features == 3136
+
+
+def test_raw_first_layer_equals_the_strided_convolution():
+    enc = models.RawAudioEncoder(first_kernel=16, first_stride=8)
+    to_channels, conv = enc.features[0], enc.features[1]
+    ref = torch.nn.Conv1d(1, 32, 16, 8, bias=False)
+    with torch.no_grad():  # tap j*8 + i of the strided kernel = channel i, tap j
+        ref.weight.copy_(conv.weight.permute(0, 2, 1).reshape(32, 1, 16))
+    x = torch.randn(3, 1, 8000)
+    assert torch.allclose(conv(to_channels(x)), ref(x), atol=1e-5)
+    with pytest.raises(ValueError, match="first_kernel"):
+        models.RawAudioEncoder(first_kernel=9000)
 
 
 def test_image_encoder_uses_its_batch_norms():
@@ -211,6 +226,7 @@ def test_late_fusion_fixed_weights_give_the_exact_average(batch):
     li, la = img(images, audio), aud(images, audio)
     m = fusion.LateFusion(img, aud, weighting="fixed").eval()
     assert torch.allclose(m(images, audio), (li + la) / 2, atol=1e-6)
+    assert torch.equal(m.fuse(li, la), m(images, audio))
     assert list(m.parameters()) == list(img.parameters()) + list(aud.parameters())  # nothing new to train
     probs = fusion.LateFusion(img, aud, combine="probs", weighting="fixed", weights=(1, 3)).eval()
     expected = torch.log(0.25 * li.softmax(1) + 0.75 * la.softmax(1))
@@ -268,6 +284,8 @@ def test_build_rejects_unknown_names_and_arguments():
     with pytest.raises(ValueError, match="modality"):
         models.UnimodalClassifier(models.ImageEncoder(), "video")
     assert models.build("intermediate", hidden=12).embed_dim == 12
+    with pytest.raises(ValueError, match="image_encoder"):
+        fusion.GatedFusion(models.LogMelEncoder(), models.ImageEncoder())
 
 
 def test_models_save_and_restore_their_normalisation(batch):
