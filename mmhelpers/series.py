@@ -25,7 +25,7 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
     return paths
 
 
-def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int = 1800) -> float:
+def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int = 7200) -> float:
     """Execute one notebook in a fresh kernel into ``out_dir``; return the wall seconds."""
     import nbformat
     from nbclient import NotebookClient
