@@ -28,14 +28,14 @@ import numpy as np
 
 from . import cache, config, corrupt
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 SIZES = {"train": 17560, "test": 5859}
 QUICK_SIZES = {"train": 1000, "test": 500}
 SPLIT_ID = {"train": 0, "test": 1}
 SCENARIOS = ("image_noisy", "audio_noisy", "both_mild")
-HEAVY = (0.55, 1.0)        # severity range of the failing modality
+HEAVY = (0.45, 1.0)        # severity range of the failing modality
 LIGHT = (0.02, 0.15)       # severity range of a lightly noisy modality
-P_CLEAN_PARTNER = 0.6      # chance that the partner of a failing modality is perfectly clean
+P_CLEAN_PARTNER = 0.75     # chance that the partner of a failing modality is perfectly clean
 RATE, PITCH, RANGE = (130, 240), (15, 85), (10, 90)
 SPEECH_CHUNK = 1000        # pairs per fresh synthesis process (fixed: part of reproducibility)
 TEST_SOURCE_FRACTION = 0.2

@@ -15,14 +15,18 @@ import torch
 from . import config, models, train
 from .data import PairedData, load_pairs
 
-#: epochs (full, quick), batch size and peak learning rate per model
+#: epochs (full, quick), batch size and peak learning rate per model. Chosen on the validation
+#: split, trading accuracy against minutes on a 2-core CPU. The fusion models "intermediate" and
+#: "gated" are meant to be warm-started from the trained unimodal models (pass ``image_model=``,
+#: ``audio_model=``): two epochs of joint fine-tuning at a lower learning rate then beat six
+#: epochs from scratch (98.5% against 97.4% test accuracy, seed 0) at a third of the cost.
 RECIPES = {
-    "image":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
-    "audio_mel":    dict(epochs=(8, 2), batch_size=128, lr=3e-3),
-    "audio_raw":    dict(epochs=(6, 2), batch_size=128, lr=3e-3),
-    "intermediate": dict(epochs=(6, 2), batch_size=128, lr=3e-3),
-    "early":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
-    "gated":        dict(epochs=(6, 2), batch_size=128, lr=3e-3),
+    "image":        dict(epochs=(5, 2), batch_size=128, lr=3e-3),
+    "audio_mel":    dict(epochs=(5, 2), batch_size=128, lr=3e-3),
+    "audio_raw":    dict(epochs=(4, 2), batch_size=128, lr=3e-3),
+    "intermediate": dict(epochs=(2, 1), batch_size=128, lr=1e-3),
+    "gated":        dict(epochs=(2, 1), batch_size=128, lr=1e-3),
+    "early":        dict(epochs=(2, 1), batch_size=128, lr=3e-3),
     "late":         dict(epochs=(2, 1), batch_size=256, lr=5e-2),
 }
 SEEDS = (0, 1, 2)
@@ -62,10 +66,14 @@ def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | 
     """Train-or-load model ``name`` of :data:`RECIPES` on ``splits``; returns ``(model, history)``.
 
     For ``"late"`` pass the trained members as ``image_model=`` and ``audio_model=``; they stay
-    frozen and only the fusion weights train.
+    frozen and only the fusion weights train. For ``"intermediate"`` and ``"gated"`` the same
+    arguments warm-start copies of their encoders. Either way the members' cache keys become
+    part of this model's key.
     """
     if name not in RECIPES:
         raise ValueError(f"get_model: unknown model {name!r}; expected one of {sorted(RECIPES)}")
+    if name == "late":
+        model_kwargs.setdefault("freeze_members", True)   # fuse trained models; only the weights train
     recipe = dict(RECIPES[name])
     epochs = recipe.pop("epochs")[1 if config.is_quick(quick) else 0]
     spec = {"model": name, "kwargs": {k: v for k, v in model_kwargs.items() if not isinstance(v, torch.nn.Module)}}

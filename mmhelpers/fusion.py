@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .features import ImageInput, MelInput
+from .features import ImageInput, MelInput, channels_last
 from .models import image_cnn
 
 COMBINES = ("logits", "probs")
@@ -247,13 +247,13 @@ class EarlyFusion(nn.Module):
         self.embed_dim = embed_dim
         self.image_input = ImageInput()
         self.audio_input = MelInput(n_mels=28, hop=hop, size=(28, 28))
-        self.net = image_cnn(2, embed_dim, dropout)
+        self.net = image_cnn(2, embed_dim, dropout).to(memory_format=torch.channels_last)
         self.act = nn.ReLU()
         self.classifier = nn.Linear(embed_dim, n_classes)
 
     def embed(self, images, audio) -> torch.Tensor:
         x = torch.cat([self.image_input(images), self.audio_input(audio)], dim=1)
-        return self.act(self.net(x))
+        return self.act(self.net(channels_last(x)))
 
     def forward(self, images, audio) -> torch.Tensor:
         return self.classifier(self.embed(images, audio))

@@ -17,6 +17,7 @@ zero gradient), the audio encoders downsample early, and no layer is much wider 
 
 from __future__ import annotations
 
+import copy
 import inspect
 
 import torch
@@ -48,10 +49,10 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.embed_dim = embed_dim
         self.input = ImageInput()
-        self.net = image_cnn(1, embed_dim, dropout)
+        self.net = image_cnn(1, embed_dim, dropout).to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return self.net(self.input(images))
+        return self.net(channels_last(self.input(images)))
 
     def fit_normalisation(self, images: torch.Tensor) -> "ImageEncoder":
         self.input.fit_normalisation(images)
@@ -156,6 +157,7 @@ class LogMelEncoder(nn.Module):
         self.net = nn.Sequential(*_conv2d(1, c1, 2), *_conv2d(c1, c2, 2), *_conv2d(c2, c3, 2),
                                  *_conv2d(c3, c3, 1), nn.AdaptiveMaxPool2d((rows, 1)),
                                  nn.Dropout(dropout), nn.Flatten(), nn.Linear(c3 * rows, embed_dim))
+        self.net.to(memory_format=torch.channels_last)  # see features.channels_last
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         return self.net(channels_last(self.input(audio)))
@@ -225,7 +227,9 @@ def build(name: str, embed_dim: int = 100, audio: str | None = None, **kwargs) -
     of the fusion models; other keyword arguments go to the model class (e.g. ``n_classes``,
     ``hidden``, ``modality_dropout``). ``"late"`` takes ``image_model``/``audio_model`` (e.g.
     already trained unimodal classifiers; fresh ones when left out) plus ``combine``,
-    ``weighting``, ``weights``, ``per_class``, ``freeze_members``.
+    ``weighting``, ``weights``, ``per_class``, ``freeze_members``. ``"intermediate"`` and
+    ``"gated"`` also take ``image_model``/``audio_model``: trained unimodal classifiers whose
+    encoders are *copied* in as a warm start (the originals are left untouched).
     """
     from . import fusion
 
@@ -239,6 +243,8 @@ def build(name: str, embed_dim: int = 100, audio: str | None = None, **kwargs) -
            "early": fusion.EarlyFusion, "late": fusion.LateFusion}.get(name, UnimodalClassifier)
     skip = {"self", "encoder", "modality", "image_encoder", "audio_encoder", "embed_dim"}
     accepted = [p for p in inspect.signature(cls.__init__).parameters if p not in skip]
+    if name in ("intermediate", "gated"):
+        accepted += ["image_model", "audio_model"]
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise TypeError(f"build({name!r}): unexpected argument(s) {unknown}; accepted: "
@@ -249,11 +255,22 @@ def build(name: str, embed_dim: int = 100, audio: str | None = None, **kwargs) -
         return UnimodalClassifier(audio_encoder(name.split("_")[1], embed_dim), "audio", **kwargs)
     if name == "early":
         return cls(embed_dim=embed_dim, **kwargs)
+    image_model, audio_model = kwargs.pop("image_model", None), kwargs.pop("audio_model", None)
     if name == "late":
-        image_model = kwargs.pop("image_model", None) or build("image", embed_dim)
-        audio_model = kwargs.pop("audio_model", None) or build(f"audio_{kind}", embed_dim)
-        return cls(image_model, audio_model, **kwargs)
-    return cls(ImageEncoder(embed_dim), audio_encoder(kind, embed_dim), **kwargs)
+        return cls(image_model or build("image", embed_dim), audio_model or build(f"audio_{kind}", embed_dim),
+                   **kwargs)
+    # intermediate / gated: warm-start from trained unimodal classifiers (copies of their encoders)
+    image_enc = _trainable_copy(image_model.encoder) if image_model is not None else ImageEncoder(embed_dim)
+    audio_enc = _trainable_copy(audio_model.encoder) if audio_model is not None else audio_encoder(kind, embed_dim)
+    return cls(image_enc, audio_enc, **kwargs)
+
+
+def _trainable_copy(module: nn.Module) -> nn.Module:
+    """A deep copy with every parameter trainable (the original may be frozen inside a LateFusion)."""
+    module = copy.deepcopy(module)
+    for p in module.parameters():
+        p.requires_grad_(True)
+    return module.train()
 
 
 @torch.no_grad()

@@ -297,3 +297,45 @@ def test_models_save_and_restore_their_normalisation(batch):
     assert torch.equal(fresh.encoder.input.norm.std, m.encoder.input.norm.std)
     m.eval(), fresh.eval()
     assert torch.equal(m(images, audio), fresh(images, audio))
+
+
+def test_random_shift_moves_digits_in_training_only():
+    shift = features.RandomShift(2)
+    x = torch.zeros(64, 1, 28, 28)
+    x[:, :, 10:18, 10:18] = 1.0
+    shift.train()
+    torch.manual_seed(0)
+    y = shift(x)
+    assert y.shape == x.shape
+    assert torch.equal(y.sum((1, 2, 3)), x.sum((1, 2, 3)))          # a shift of <= 2 px loses nothing here
+    centres = (y[:, 0].sum(1) * torch.arange(28)).sum(1) / y[:, 0].sum((1, 2))
+    assert centres.min() >= 13.5 - 2 and centres.max() <= 13.5 + 2 and centres.unique().numel() > 1
+    shift.eval()
+    assert torch.equal(shift(x), x)
+    with pytest.raises(ValueError, match="max_shift"):
+        features.RandomShift(-1)
+
+
+@pytest.mark.parametrize("name", ["intermediate", "gated"])
+def test_fusion_warm_start_copies_the_unimodal_encoders(name, batch):
+    images, audio, _ = batch
+    img, aud = models.build("image"), models.build("audio_mel")
+    fused = models.build(name, image_model=img, audio_model=aud)
+    assert fused.image_encoder is not img.encoder and fused.audio_encoder is not aud.encoder
+    for a, b in ((fused.image_encoder, img.encoder), (fused.audio_encoder, aud.encoder)):
+        for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert ka == kb and torch.equal(va, vb)
+    before = img.encoder.net[0].weight.detach().clone()
+    with torch.no_grad():
+        fused.image_encoder.net[0].weight.add_(1.0)          # training the copy leaves the original alone
+    assert torch.equal(img.encoder.net[0].weight, before)
+    with pytest.raises(TypeError, match="image_model"):
+        models.build("early", image_model=img)
+
+
+def test_warm_start_from_frozen_late_fusion_members_is_trainable():
+    img, aud = models.build("image"), models.build("audio_mel")
+    models.build("late", image_model=img, audio_model=aud, freeze_members=True)
+    assert not any(p.requires_grad for p in img.parameters())
+    fused = models.build("intermediate", image_model=img, audio_model=aud)
+    assert all(p.requires_grad for p in fused.parameters())
