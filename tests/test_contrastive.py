@@ -1,0 +1,115 @@
+"""Contrastive alignment helpers (notebook 3b): retrieval recall, prototypes, linear probe,
+train-or-load caching, embeddings. Tiny data: seconds."""
+
+import numpy as np
+import pytest
+import torch
+
+from mmhelpers import contrastive as C
+from mmhelpers.data import PairedData
+
+
+@pytest.fixture(autouse=True)
+def _one_thread_and_tmp_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("MM_RETRAIN", raising=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def toy_pairs(n=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    images = torch.rand(n, 1, 28, 28, generator=g)
+    audio = torch.randn(n, 1, 8000, generator=g)
+    return PairedData(images, audio, labels, {"index": np.arange(n)}, fingerprint=f"toy{seed}-{n}")
+
+
+# ----------------------------------------------------------------------------- metrics
+
+def test_recall_at_k_instance_and_class():
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(50, 8))
+    labels = np.arange(50) % 5
+    inst = C.recall_at_k(z, z, labels, labels, ks=(1, 5), match="instance")
+    assert inst == {1: pytest.approx(1.0), 5: pytest.approx(1.0)}
+    # a shuffled gallery: the exact partner is (almost) never first, the class often is
+    perm = rng.permutation(50)
+    shuffled = C.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="instance")[1]
+    assert shuffled <= 0.1
+    assert C.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="class")[1] == pytest.approx(1.0)
+    # embeddings that only encode the class: class recall is perfect, exact recall is at most 1 in 10
+    onehot = np.eye(5)[labels]
+    assert C.recall_at_k(onehot, onehot, labels, labels, ks=(1,))[1] == pytest.approx(1.0)
+    # reversed labels on the gallery: no class hit anywhere in the top 5 of the wrong classes
+    wrong = (labels + 1) % 5
+    assert C.recall_at_k(onehot, onehot, labels, wrong, ks=(1,))[1] == pytest.approx(0.0)
+    with pytest.raises(ValueError):
+        C.recall_at_k(z, z, labels, labels, match="exact")
+
+
+def test_prototype_accuracy_perfect_and_swapped():
+    labels = np.arange(40) % 4
+    z = np.eye(4)[labels]
+    assert C.prototype_accuracy(z, labels, z, labels) == pytest.approx(1.0)
+    assert C.prototype_accuracy(z, (labels + 1) % 4, z, labels) == pytest.approx(0.0)
+
+
+def test_linear_probe_separable_vs_noise():
+    rng = np.random.default_rng(0)
+    y = np.arange(200) % 4
+    x = np.eye(4)[y] + 0.05 * rng.normal(size=(200, 4))
+    assert C.linear_probe(x[:100], y[:100], x[100:], y[100:]) == pytest.approx(1.0)
+    noise = rng.normal(size=(200, 4))
+    assert C.linear_probe(noise[:100], y[:100], noise[100:], y[100:]) < 0.6
+
+
+# ----------------------------------------------------------------------------- model, training, cache
+
+def test_alignment_model_shapes_and_embed_normalised():
+    data = toy_pairs(20)
+    model, history = C.train_or_load("nt_xent", None, data, epochs=1)  # tau=None: untrained baseline
+    assert history == []
+    z_img, z_aud = model(data.images[:4], data.audio[:4])
+    assert z_img.shape == z_aud.shape == (4, C.PROJ_DIM)
+    e = C.embed(model, data)
+    assert e["h_img"].shape == (20, C.EMBED_DIM) and e["z_aud"].shape == (20, C.PROJ_DIM)
+    assert np.allclose(np.linalg.norm(e["z_img"], axis=1), 1, atol=1e-5)
+    assert np.array_equal(e["labels"], data.labels.numpy())
+
+
+@pytest.mark.parametrize("loss", list(C.LOSSES))
+def test_train_or_load_trains_once_then_loads(loss, monkeypatch, tmp_path):
+    data = toy_pairs(64)
+    model, history = C.train_or_load(loss, 0.5, data, epochs=2, batch_size=32, progress=False)
+    assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
+    files = list((tmp_path / "cache" / "contrastive").glob(f"{loss}-tau0.5-*.pt"))
+    assert len(files) == 1
+    monkeypatch.setattr(C, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, history2 = C.train_or_load(loss, 0.5, data, epochs=2, batch_size=32, progress=False)
+    assert history2 == history
+    for (k, v), v2 in zip(model.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(v, v2), k
+
+
+def test_training_lowers_the_loss_and_rejects_unknown_losses():
+    data = toy_pairs(64)
+    model = C.AlignmentModel()
+    history = C.fit(model, data, "nt_xent", 0.5, epochs=4, batch_size=32, lr=3e-3, progress=False)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert not model.training
+    with pytest.raises(ValueError, match="loss"):
+        C.fit(model, data, "triplet", 0.5, epochs=1, batch_size=32, lr=1e-3, progress=False)
+
+
+def test_pairs_subset_and_course_files_have_no_clean_views(monkeypatch, tmp_path):
+    data = toy_pairs(50)
+    monkeypatch.setattr(C.config, "data_dir", lambda: tmp_path)  # as if MM_DATA were set
+    sub, clean = C.pairs(data, "train", 20)
+    assert not clean and len(sub) == 20
+    again, _ = C.pairs(data, "train", 20)
+    assert np.array_equal(sub.meta["index"], again.meta["index"])
+    noisy, clean2 = C.pairs(data, "train", 20, clean=False)
+    assert not clean2 and torch.equal(noisy.images, sub.images)
