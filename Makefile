@@ -12,9 +12,9 @@ export MALLOC_MMAP_MAX_ = 0
 export MALLOC_TRIM_THRESHOLD_ = 100000000000
 export PYTHONHASHSEED = 0
 
-.PHONY: all setup data notebooks test test-fast bench export lab clean clean-cache
+.PHONY: all setup data notebooks readme test test-fast bench export lab clean clean-cache
 
-all: setup data notebooks export
+all: setup data notebooks readme export
 
 setup: $(STAMP)
 
@@ -34,6 +34,9 @@ data: setup
 
 notebooks: setup
 	$(BIN)/python -m mmhelpers.series --out reports/executed
+
+readme: setup
+	$(BIN)/python -m mmhelpers.readme
 
 test: setup
 	MM_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=900

@@ -25,6 +25,21 @@ def savefig(fig, name: str, quick: bool | None = None) -> Path:
     return png
 
 
+def save_table(table, name: str, quick: bool | None = None, digits: int = 2) -> Path:
+    """Save a DataFrame as a Markdown table ``<figures>/<name>.md`` (e.g. for the README)."""
+    if not name or Path(name).name != name or Path(name).suffix:
+        raise ValueError(f"save_table: name must be a bare file stem like '1f_results', got {name!r}")
+    cell = lambda v: f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
+    head = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    rows = [[str(i)] + [cell(v) for v in r] for i, r in zip(table.index, table.itertuples(index=False))]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
+    out = config.figures_dir(quick)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.md"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def close(fig) -> None:
     plt.close(fig)
 
@@ -110,6 +125,35 @@ def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
                           extent=[0, t[-1], 0, specs.shape[1]])
         axes[1, j].set(xlabel="s", ylabel="mel band" if j == 0 else "")
         axes[1, j].grid(False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def pair_panels(data, idx, title: str = "", sample_rate: int = 8000):
+    """Whole pairs, one per column: the image (top), the waveform and the log-mel spectrogram."""
+    import torch
+
+    from .features import LogMel
+
+    idx = list(idx)
+    with torch.no_grad():
+        specs = LogMel(sample_rate=sample_rate)(data.audio[idx]).numpy()[:, 0]
+    fig, axes = plt.subplots(3, len(idx), figsize=(2.3 * len(idx), 6.0), squeeze=False,
+                             gridspec_kw={"height_ratios": [1.6, 0.8, 1.0]})
+    t = np.arange(data.audio.shape[-1]) / sample_rate
+    for j, i in enumerate(idx):
+        axes[0, j].imshow(data.images[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
+        axes[0, j].axis("off")
+        axes[0, j].set_title(_caption(data, i), fontsize=7)
+        axes[1, j].plot(t, data.audio[i, 0].numpy(), lw=0.4, color="C0")
+        axes[1, j].set(xticks=[], yticks=[])
+        axes[2, j].imshow(specs[j], origin="lower", aspect="auto", cmap="magma", extent=[0, t[-1], 0, specs.shape[1]])
+        axes[2, j].set(xlabel="s", yticks=[])
+        axes[2, j].grid(False)
+    axes[1, 0].set_ylabel("waveform")
+    axes[2, 0].set_ylabel("log-mel")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

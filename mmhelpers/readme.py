@@ -1,0 +1,58 @@
+"""Put the series' own results into the README: ``python -m mmhelpers.readme``.
+
+The README's results section sits between the markers ``<!-- results:start -->`` and
+``<!-- results:end -->``; this replaces what is between them with the headline table that notebook
+1f saved (``figures/1f_results.md``) and the sample-pairs picture of 00 (``figures/00_pairs.png``).
+Nothing outside the markers is touched. ``make all`` runs it after the full-mode series.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import config
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+TABLE, PICTURE = "1f_results.md", "00_pairs.png"
+
+
+def section(figures: Path, root: Path) -> str:
+    """The Markdown between the markers, built from the files the series wrote."""
+    table, picture = figures / TABLE, figures / PICTURE
+    for f in (table, picture):
+        if not f.is_file():
+            raise FileNotFoundError(f"{f} is missing: run the series in full mode first (make notebooks)")
+    rel = picture.resolve().relative_to(root.resolve()) if picture.resolve().is_relative_to(root.resolve()) else picture
+    return (f"\n![Sample pairs: image, waveform and log-mel spectrogram]({rel.as_posix()})\n\n"
+            "Test accuracy (%) on the embedded dataset, mean ± std over 3 seeds (notebook 1f, full mode):\n\n"
+            + table.read_text().strip() + "\n")
+
+
+def update(readme: Path, figures: Path) -> bool:
+    """Rewrite the marked section of ``readme``; return whether anything changed."""
+    text = readme.read_text()
+    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
+        raise ValueError(f"{readme}: expected one '{START}' followed by one '{END}'")
+    head, rest = text.split(START)
+    _, tail = rest.split(END)
+    new = head + START + section(figures, readme.parent) + END + tail
+    if new != text:
+        readme.write_text(new)
+    return new != text
+
+
+def main(argv=None) -> int:
+    root = config.project_root()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--readme", default=str(root / "README.md"))
+    ap.add_argument("--figures", default=str(config.figures_dir(quick=False)))
+    args = ap.parse_args(argv)
+    changed = update(Path(args.readme), Path(args.figures))
+    print(f"{args.readme}: results section {'updated' if changed else 'already up to date'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The README's results section is filled from files the series wrote, and nothing else changes."""
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+from mmhelpers import plots, readme  # noqa: E402
+
+
+def _figures(tmp_path, monkeypatch):
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    monkeypatch.setattr(plots.config, "figures_dir", lambda quick=None: figs)
+    table = pd.DataFrame({"overall": ["98.10 ± 0.20", "75.00 ± 1.00"]},
+                         index=pd.Index(["late fusion", "image"], name="model"))
+    plots.save_table(table, "1f_results")
+    (figs / "00_pairs.png").write_bytes(b"png")
+    return figs
+
+
+def test_save_table_writes_a_markdown_table(tmp_path, monkeypatch):
+    monkeypatch.setattr(plots.config, "figures_dir", lambda quick=None: tmp_path)
+    path = plots.save_table(pd.DataFrame({"a": [1.234, 2.0]}, index=["x", "y"]), "t")
+    assert path.read_text().splitlines() == ["|  | a |", "|---|---|", "| x | 1.23 |", "| y | 2.00 |"]
+    with pytest.raises(ValueError, match="bare file stem"):
+        plots.save_table(pd.DataFrame(), "dir/t.md")
+
+
+def test_update_replaces_only_the_marked_section(tmp_path, monkeypatch):
+    figs = _figures(tmp_path, monkeypatch)
+    text = f"# Title\n\nbefore\n{readme.START}\nold\n{readme.END}\nafter\n"
+    path = tmp_path / "README.md"
+    path.write_text(text)
+    assert readme.update(path, figs) is True
+    new = path.read_text()
+    assert new.startswith("# Title\n\nbefore\n" + readme.START) and new.endswith(readme.END + "\nafter\n")
+    assert "| late fusion | 98.10 ± 0.20 |" in new and "figures/00_pairs.png" in new and "old" not in new
+    assert readme.update(path, figs) is False                       # idempotent
+
+
+def test_update_refuses_without_markers_or_results(tmp_path, monkeypatch):
+    figs = _figures(tmp_path, monkeypatch)
+    path = tmp_path / "README.md"
+    path.write_text("no markers here\n")
+    with pytest.raises(ValueError, match="expected one"):
+        readme.update(path, figs)
+    assert path.read_text() == "no markers here\n"
+    (figs / "1f_results.md").unlink()
+    path.write_text(f"{readme.START}\n{readme.END}\n")
+    with pytest.raises(FileNotFoundError, match="1f_results.md"):
+        readme.update(path, figs)
+
+
+def test_pair_panels_draws_image_waveform_and_spectrogram():
+    import torch
+
+    from mmhelpers.data import PairedData
+
+    data = PairedData(torch.rand(3, 1, 28, 28), torch.randn(3, 1, 8000), torch.arange(3), {})
+    fig = plots.pair_panels(data, [0, 2])
+    assert len(fig.axes) == 6
+    assert np.allclose(fig.axes[0].images[0].get_array(), data.images[0, 0].numpy())
+    plots.close(fig)
