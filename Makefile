@@ -12,7 +12,7 @@ export MALLOC_MMAP_MAX_ = 0
 export MALLOC_TRIM_THRESHOLD_ = 100000000000
 export PYTHONHASHSEED = 0
 
-.PHONY: all setup data notebooks readme test test-fast bench export lab clean clean-cache
+.PHONY: all setup data notebooks notebooks-quick readme test test-fast bench export lab clean clean-cache
 
 all: setup data notebooks readme export
 
@@ -34,6 +34,9 @@ data: setup
 
 notebooks: setup
 	$(BIN)/python -m mmhelpers.series --out reports/executed
+
+notebooks-quick: setup
+	$(BIN)/python -m mmhelpers.series --out reports/quick --quick --jobs 2
 
 readme: setup
 	$(BIN)/python -m mmhelpers.readme

@@ -127,10 +127,10 @@ def bench_epochs(quick: bool) -> dict:
             "train_epoch_speedup": round(res["reference"] / res["ours"], 2)}
 
 
-def bench_series(quick: bool, cache: Path, label: str) -> dict:
+def bench_series(quick: bool, cache: Path, label: str, jobs: int = 1) -> dict:
     with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
-        seconds, stdout = _run(["-m", "mmhelpers.series", "--out", out] + (["--quick"] if quick else []),
-                               _env(cache, quick), timeout=7200)
+        seconds, stdout = _run(["-m", "mmhelpers.series", "--out", out, "--jobs", str(jobs)]
+                               + (["--quick"] if quick else []), _env(cache, quick), timeout=7200)
     per_notebook = json.loads(stdout.strip().splitlines()[-1])
     return {f"series_{label}_s": round(seconds, 1), f"series_{label}_notebooks_s": per_notebook}
 
@@ -139,13 +139,16 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the dataset, the trainer and the notebook series.")
     ap.add_argument("--quick", action="store_true", help="fast variant: quick-mode data and series only")
     ap.add_argument("--skip", nargs="*", default=[], choices=["dataset", "epochs", "series"])
+    ap.add_argument("--jobs-quick", type=int, default=2,
+                    help="notebooks at once in the quick-mode series (as make notebooks-quick); full mode runs one "
+                         "at a time, because two full-mode kernels together would exceed the 3 GB memory target")
     ap.add_argument("--_epoch", choices=["ours", "reference"], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._epoch:
         print(json.dumps(_epoch_child(args._epoch, args.quick, args._epochs)))
         return 0
-    result = {"quick": args.quick, "cpu_count": os.cpu_count()}
+    result = {"quick": args.quick, "cpu_count": os.cpu_count(), "jobs_quick": args.jobs_quick}
     if "dataset" not in args.skip:
         result.update(bench_dataset(args.quick))
         print(f"dataset: {result}", flush=True)
@@ -154,12 +157,12 @@ def main(argv=None) -> int:
         print(f"epochs: {result}", flush=True)
     if "series" not in args.skip:
         with tempfile.TemporaryDirectory(prefix="mmcache-") as cache:
-            result.update(bench_series(True, Path(cache), "quick"))
+            result.update(bench_series(True, Path(cache), "quick", args.jobs_quick))
             print(f"series quick: {result['series_quick_s']} s", flush=True)
             if not args.quick:
-                result.update(bench_series(False, Path(cache), "full_cold"))
+                result.update(bench_series(False, Path(cache), "full_cold", 1))
                 print(f"series full cold: {result['series_full_cold_s']} s", flush=True)
-                result.update(bench_series(False, Path(cache), "full_warm"))
+                result.update(bench_series(False, Path(cache), "full_warm", 1))
                 print(f"series full warm: {result['series_full_warm_s']} s", flush=True)
     result["peak_memory_gb"] = round(_peak_children_gb(), 2)
     print(json.dumps(result))

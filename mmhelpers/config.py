@@ -11,6 +11,7 @@ Environment variables (all optional):
 * ``MM_FIGURES_DIR``-- where figures are saved (default ``<project>/figures``).
 * ``MM_DEVICE``     -- force a torch device (``cpu``, ``cuda``, ``cuda:1``).
 * ``MM_RETRAIN``    -- ``1``: ignore cached models and train again.
+* ``MM_THREADS``    -- torch's intra-op threads (default: torch's own choice, one per core).
 """
 
 from __future__ import annotations
@@ -78,6 +79,21 @@ def device(name: str | None = None):
     if name:
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def threads() -> int | None:
+    """``MM_THREADS`` as a positive int, or ``None`` (leave torch's default).
+
+    ``mmhelpers.series --jobs 2`` runs two notebooks at once with one thread each: on a 2-core
+    CPU two single-threaded trainings finish ~1.3x sooner than the same two run one after the
+    other on two threads, and two 2-thread processes on 2 cores stall each other badly.
+    """
+    env = os.environ.get("MM_THREADS", "").strip()
+    if not env:
+        return None
+    if not env.isdigit() or int(env) < 1:
+        raise ValueError(f"MM_THREADS must be a positive integer, got {env!r}")
+    return int(env)
 
 
 def seed_everything(seed: int = SEED) -> int:

@@ -2,7 +2,9 @@
 
 ``python -m mmhelpers.series --out reports/executed`` executes every ``notebooks/*.ipynb`` (sorted
 by name: 00, 1a..1f, 2a..2d, 3a, 3b) into ``--out``, leaving the source notebooks untouched, and
-prints a table of seconds per notebook. ``--quick`` sets ``MM_QUICK=1`` for the kernels.
+prints the seconds per notebook. ``--quick`` sets ``MM_QUICK=1`` for the kernels; ``--jobs 2``
+runs two notebooks at once (see :data:`NEEDS` and :func:`mmhelpers.config.threads`). The embedded
+dataset is built first, once.
 """
 
 from __future__ import annotations
@@ -50,18 +52,89 @@ def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int =
     return seconds
 
 
-def run(out_dir: Path, quick: bool | None = None, only: list[str] | None = None, verbose: bool = True) -> dict:
-    """Execute the series in order; return ``{notebook name: seconds}`` plus ``"total"``."""
-    times = {}
-    for path in notebook_paths():
-        if only and not any(path.name.startswith(o) for o in only):
-            continue
-        if verbose:
-            print(f"running {path.name} ...", end=" ", flush=True)
-        times[path.name] = execute(path, out_dir, quick)
-        if verbose:
-            print(f"{times[path.name]:.1f} s", flush=True)
-    times["total"] = sum(times.values())
+#: notebooks that reuse models another notebook trains (by name prefix); with ``--jobs`` > 1 a
+#: notebook starts only after these finished, so that it loads their models instead of training
+#: them a second time
+NEEDS = {"1c": ("1a", "1b"), "1e": ("1a", "1b"), "1f": ("1e",), "3a": ("1f",)}
+
+
+def _needs(path: Path, selected: list[Path]) -> set[str]:
+    prefix = path.name.split("_")[0]
+    wanted = NEEDS.get(prefix, ())
+    return {p.name for p in selected if p.name.split("_")[0] in wanted}
+
+
+def prepare_data(quick: bool | None = None, verbose: bool = True) -> float:
+    """Build (or verify) the embedded dataset once, before any notebook runs; seconds taken.
+    Nothing to do with the course's files (``MM_DATA``)."""
+    if config.data_dir() is not None:
+        return 0.0
+    from . import embedded
+
+    t0 = time.perf_counter()
+    for split in ("train", "test"):
+        embedded.load_arrays(split, quick)
+    if verbose:
+        print(f"dataset ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    return time.perf_counter() - t0
+
+
+def run(out_dir: Path, quick: bool | None = None, only: list[str] | None = None, verbose: bool = True,
+        jobs: int = 1) -> dict:
+    """Execute the series; return ``{notebook name: seconds}`` plus ``"dataset"`` and ``"total"``
+    (wall clock). ``jobs`` > 1 runs that many notebooks at once, each kernel with one torch
+    thread (``MM_THREADS=1``), respecting :data:`NEEDS`."""
+    selected = [p for p in notebook_paths() if not only or any(p.name.startswith(o) for o in only)]
+    t0 = time.perf_counter()
+    times = {"dataset": prepare_data(quick, verbose)}
+    if jobs <= 1:
+        for path in selected:
+            if verbose:
+                print(f"running {path.name} ...", end=" ", flush=True)
+            times[path.name] = execute(path, out_dir, quick)
+            if verbose:
+                print(f"{times[path.name]:.1f} s", flush=True)
+    else:
+        times.update(_run_parallel(selected, Path(out_dir), quick, jobs, verbose))
+    times["total"] = time.perf_counter() - t0
+    return times
+
+
+def _run_parallel(selected: list[Path], out_dir: Path, quick: bool | None, jobs: int, verbose: bool) -> dict:
+    """Up to ``jobs`` notebooks at once, each in its own ``python -m mmhelpers.series --_one`` process."""
+    import subprocess
+
+    env = dict(os.environ, MM_THREADS="1")
+    if quick is not None:
+        env["MM_QUICK"] = "1" if quick else "0"
+    pending, running, done, times = list(selected), {}, set(), {}
+    while pending or running:
+        for path in list(pending):
+            if len(running) >= jobs:
+                break
+            if _needs(path, selected) <= done:
+                pending.remove(path)
+                cmd = [sys.executable, "-m", "mmhelpers.series", "--_one", str(path), "--out", str(out_dir)]
+                running[path] = (subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                                  text=True), time.perf_counter())
+                if verbose:
+                    print(f"started {path.name}", flush=True)
+        time.sleep(0.2)
+        for path, (proc, start) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            out, err = proc.communicate()
+            del running[path]
+            if proc.returncode != 0:
+                for other, _ in running.values():
+                    other.kill()
+                raise RuntimeError(f"{path.name} failed:\n{out[-2000:]}\n{err[-4000:]}")
+            done.add(path.name)
+            times[path.name] = time.perf_counter() - start
+            if verbose:
+                print(f"finished {path.name} in {times[path.name]:.1f} s", flush=True)
+        if pending and not running and not any(_needs(p, selected) <= done for p in pending):
+            raise RuntimeError(f"series: unmet prerequisites for {[p.name for p in pending]}")
     return times
 
 
@@ -71,8 +144,16 @@ def main(argv=None) -> int:
                     help="folder for the executed copies (default: reports/executed)")
     ap.add_argument("--quick", action="store_true", help="quick (smoke) mode: MM_QUICK=1")
     ap.add_argument("--only", nargs="*", help="run only notebooks whose names start with these prefixes")
+    ap.add_argument("--jobs", type=int, default=1,
+                    help="notebooks run at once (each with one torch thread); default 1")
+    ap.add_argument("--_one", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    times = run(Path(args.out), quick=True if args.quick else None, only=args.only)
+    if args._one:  # one notebook, for --jobs > 1 (quick mode and threads come from the environment)
+        execute(Path(args._one), Path(args.out))
+        return 0
+    if args.jobs < 1:
+        ap.error(f"--jobs must be >= 1, got {args.jobs}")
+    times = run(Path(args.out), quick=True if args.quick else None, only=args.only, jobs=args.jobs)
     print(json.dumps({k: round(v, 1) for k, v in times.items()}))
     return 0
 

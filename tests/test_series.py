@@ -1,0 +1,66 @@
+"""The series runner: order, prerequisites, parallel execution, and the thread setting."""
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat import v4
+
+from mmhelpers import config, series
+
+
+def _nb(folder: Path, name: str, code: str) -> Path:
+    nb = v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                  "language": "python"}})
+    nb.cells = [v4.new_code_cell(code)]
+    path = folder / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_needs_follow_the_table_and_only_selected_notebooks():
+    names = ["00_data", "1a_image", "1b_audio", "1c_compare", "1e_fusion", "1f_late", "3a_robust"]
+    paths = [Path(f"{n}.ipynb") for n in names]
+    assert series._needs(Path("1c_compare.ipynb"), paths) == {"1a_image.ipynb", "1b_audio.ipynb"}
+    assert series._needs(Path("3a_robust.ipynb"), paths) == {"1f_late.ipynb"}
+    assert series._needs(Path("1c_compare.ipynb"), paths[3:]) == set()   # 1a, 1b not selected: no wait
+    assert series._needs(Path("2a_x.ipynb"), paths) == set()
+
+
+def test_parallel_run_respects_prerequisites_and_writes_copies(tmp_path, monkeypatch):
+    src, out, log = tmp_path / "nb", tmp_path / "out", tmp_path / "log.txt"
+    src.mkdir()
+    write = "import os, time; time.sleep({s}); open({log!r}, 'a').write('{n} ' + os.environ['MM_THREADS'] + '\\n')"
+    for name, s in (("1a_x.ipynb", 1.0), ("1b_y.ipynb", 0.1), ("1c_z.ipynb", 0.0)):
+        _nb(src, name, write.format(s=s, log=str(log), n=name[:2]))
+    monkeypatch.setattr(series, "notebook_paths", lambda folder=None: sorted(src.glob("*.ipynb")))
+    monkeypatch.setattr(series, "prepare_data", lambda quick=None, verbose=True: 0.0)
+    times = series.run(out, quick=True, verbose=False, jobs=2)
+    order = [line.split() for line in log.read_text().splitlines()]
+    assert [n for n, _ in order] == ["1b", "1a", "1c"]      # 1c waited for 1a although a slot was free
+    assert {t for _, t in order} == {"1"}                    # one torch thread per kernel
+    assert sorted(p.name for p in out.iterdir()) == ["1a_x.ipynb", "1b_y.ipynb", "1c_z.ipynb"]
+    assert set(times) == {"dataset", "1a_x.ipynb", "1b_y.ipynb", "1c_z.ipynb", "total"}
+    assert json.loads(json.dumps(times))                     # plain numbers
+
+
+def test_a_failing_notebook_stops_the_parallel_run(tmp_path, monkeypatch):
+    src = tmp_path / "nb"
+    src.mkdir()
+    _nb(src, "1a_bad.ipynb", "raise RuntimeError('broken on purpose')")
+    monkeypatch.setattr(series, "notebook_paths", lambda folder=None: sorted(src.glob("*.ipynb")))
+    monkeypatch.setattr(series, "prepare_data", lambda quick=None, verbose=True: 0.0)
+    with pytest.raises(RuntimeError, match="1a_bad.ipynb failed"):
+        series.run(tmp_path / "out", quick=True, verbose=False, jobs=2)
+
+
+def test_threads_setting(monkeypatch):
+    monkeypatch.delenv("MM_THREADS", raising=False)
+    assert config.threads() is None
+    monkeypatch.setenv("MM_THREADS", "1")
+    assert config.threads() == 1
+    for bad in ("0", "two", "-1"):
+        monkeypatch.setenv("MM_THREADS", bad)
+        with pytest.raises(ValueError, match="MM_THREADS"):
+            config.threads()
