@@ -22,6 +22,8 @@ from . import cache, config
 from .data import PairedData, PairedLoader
 
 TRAINER_VERSION = 1
+#: fit() arguments that change how training is shown, not what is trained: not part of the cache key
+NOT_IN_KEY = ("progress",)
 
 
 @dataclass
@@ -146,11 +148,12 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
                   **fit_kwargs) -> tuple[torch.nn.Module, History]:
     """Return ``(model, history)``: from the cache when this exact run was done before, else trained.
 
-    The cache key covers ``name``, ``spec`` (the caller's model settings), the fit settings, the
-    seed and the fingerprints of the three splits. ``retrain=True`` (or ``MM_RETRAIN=1``) forces
+    The cache key covers ``name``, ``spec`` (the caller's model settings), the fit settings (not
+    :data:`NOT_IN_KEY`), the seed and the fingerprints of the three splits. ``retrain=True`` (or ``MM_RETRAIN=1``) forces
     training; the fresh result then replaces the cached one.
     """
-    spec = dict(spec or {}, name=name, fit=fit_kwargs, train=train.fingerprint, val=val.fingerprint,
+    settings = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
+    spec = dict(spec or {}, name=name, fit=settings, train=train.fingerprint, val=val.fingerprint,
                 test=test.fingerprint if test is not None else None)
     path = model_path(name, spec)
     retrain = config.force_retrain() if retrain is None else retrain

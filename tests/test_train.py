@@ -75,6 +75,9 @@ def test_train_or_load_caches_and_retrains(tmp_path, monkeypatch):
     assert not h1.loaded and len(list((tmp_path / "models").glob("probe-*.pt"))) == 1
     m2, h2 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
     assert h2.loaded and m2.calls == 0  # loaded: not a single forward pass
+    # showing a progress bar or not trains the same model: same entry
+    _, h2b = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=True)
+    assert h2b.loaded and h2b.key == h1.key
     assert torch.equal(m1.lin.weight, m2.lin.weight) and h1.epochs == h2.epochs and h1.key == h2.key
     # any change of settings, data or seed is a different entry
     _, h3 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=4, lr=0.3, progress=False)
@@ -84,7 +87,7 @@ def test_train_or_load_caches_and_retrains(tmp_path, monkeypatch):
     _, h5 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, retrain=True, epochs=3, lr=0.3, progress=False)
     assert not h5.loaded and h5.key == h1.key
     # a corrupt file is trained again, not trusted
-    path = train.model_path("probe", dict({"v": 1}, name="probe", fit={"epochs": 3, "lr": 0.3, "progress": False},
+    path = train.model_path("probe", dict({"v": 1}, name="probe", fit={"epochs": 3, "lr": 0.3},
                                           train=tr.fingerprint, val=va.fingerprint, test=te.fingerprint))
     path.write_bytes(b"garbage")
     _, h6 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
