@@ -60,6 +60,13 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
         set_matplotlib_formats(*(("png",) if config.is_quick() else ("png", "pdf")))
     except ImportError:  # pragma: no cover - outside IPython
         pass
+    try:  # wide enough for our tables, narrow enough for an exported PDF page (~100 characters)
+        import pandas as pd
+
+        pd.set_option("display.width", 100)
+        pd.set_option("display.max_columns", 20)
+    except ImportError:  # pragma: no cover
+        pass
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)

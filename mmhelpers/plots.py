@@ -203,6 +203,6 @@ def accuracy_bars(table, title: str = "", errors=None, ylim=(0, 100)):
             ax.errorbar(xs, table.loc[model].values, yerr=errors.loc[model].values, fmt="none",
                         ecolor="black", capsize=2, lw=1)
     ax.set(ylim=ylim, ylabel="test accuracy (%)", xlabel="", title=title)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)  # never over a bar
     fig.tight_layout()
     return fig
