@@ -21,7 +21,7 @@ def savefig(fig, name: str, quick: bool | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"{name}.png"
     fig.savefig(png, bbox_inches="tight", dpi=150)
-    fig.savefig(out / f"{name}.pdf", bbox_inches="tight")
+    fig.savefig(out / f"{name}.pdf", bbox_inches="tight", metadata={"CreationDate": None})  # same figure, same bytes
     return png
 
 
