@@ -101,8 +101,12 @@ def run(out_dir: Path, quick: bool | None = None, only: list[str] | None = None,
 
 
 def _run_parallel(selected: list[Path], out_dir: Path, quick: bool | None, jobs: int, verbose: bool) -> dict:
-    """Up to ``jobs`` notebooks at once, each in its own ``python -m mmhelpers.series --_one`` process."""
+    """Up to ``jobs`` notebooks at once, each in its own ``python -m mmhelpers.series --_one`` process.
+
+    A child's output goes to an unnamed temporary file, not a pipe: nobody reads the pipes while a
+    notebook runs, and a child that filled one (64 KiB of warnings) would block forever."""
     import subprocess
+    import tempfile
 
     env = dict(os.environ, MM_THREADS="1")
     if quick is not None:
@@ -115,20 +119,24 @@ def _run_parallel(selected: list[Path], out_dir: Path, quick: bool | None, jobs:
             if _needs(path, selected) <= done:
                 pending.remove(path)
                 cmd = [sys.executable, "-m", "mmhelpers.series", "--_one", str(path), "--out", str(out_dir)]
-                running[path] = (subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                  text=True), time.perf_counter())
+                log = tempfile.TemporaryFile(mode="w+")
+                running[path] = (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT), log,
+                                 time.perf_counter())
                 if verbose:
                     print(f"started {path.name}", flush=True)
         time.sleep(0.2)
-        for path, (proc, start) in list(running.items()):
+        for path, (proc, log, start) in list(running.items()):
             if proc.poll() is None:
                 continue
-            out, err = proc.communicate()
             del running[path]
+            log.seek(0)
+            output = log.read()
+            log.close()
             if proc.returncode != 0:
-                for other, _ in running.values():
+                for other, other_log, _ in running.values():
                     other.kill()
-                raise RuntimeError(f"{path.name} failed:\n{out[-2000:]}\n{err[-4000:]}")
+                    other_log.close()
+                raise RuntimeError(f"{path.name} failed:\n{output[-6000:]}")
             done.add(path.name)
             times[path.name] = time.perf_counter() - start
             if verbose:
