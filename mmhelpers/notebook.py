@@ -47,10 +47,11 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
 
     config.tune_allocator()
     config.seed_everything(seed)
-    if config.threads():
+    threads = config.threads()
+    if threads:
         import torch
 
-        torch.set_num_threads(config.threads())
+        torch.set_num_threads(threads)
     sns.set_theme(context="notebook", style="whitegrid", palette="deep")
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": False,
                          "axes.titleweight": "bold", "pdf.fonttype": 42})

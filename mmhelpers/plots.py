@@ -105,26 +105,33 @@ def _caption(data, i) -> str:
     return text
 
 
-def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
-    """Waveform (top) and log-mel spectrogram (bottom) of each pair in ``data[idx]``."""
+def _audio_views(data, idx, sample_rate: int):
+    """Time axis (s) and log-mel spectrograms (len(idx), mels, frames) of ``data.audio[idx]``."""
     import torch
 
     from .features import LogMel
 
-    idx = list(idx)
-    logmel = LogMel(sample_rate=sample_rate)
     with torch.no_grad():
-        specs = logmel(data.audio[idx]).numpy()[:, 0]
+        specs = LogMel(sample_rate=sample_rate)(data.audio[list(idx)]).numpy()[:, 0]
+    return np.arange(data.audio.shape[-1]) / sample_rate, specs
+
+
+def _wave_and_spectrogram(ax_wave, ax_spec, wave, spec, t) -> None:
+    ax_wave.plot(t, wave, lw=0.4, color="C0")
+    ax_spec.imshow(spec, origin="lower", aspect="auto", cmap="magma", extent=[0, t[-1], 0, spec.shape[0]])
+    ax_spec.grid(False)
+
+
+def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
+    """Waveform (top) and log-mel spectrogram (bottom) of each pair in ``data[idx]``."""
+    idx = list(idx)
+    t, specs = _audio_views(data, idx, sample_rate)
     fig, axes = plt.subplots(2, len(idx), figsize=(2.4 * len(idx), 4.2), squeeze=False)
-    t = np.arange(data.audio.shape[-1]) / sample_rate
     for j, i in enumerate(idx):
-        axes[0, j].plot(t, data.audio[i, 0].numpy(), lw=0.4, color="C0")
+        _wave_and_spectrogram(axes[0, j], axes[1, j], data.audio[i, 0].numpy(), specs[j], t)
         axes[0, j].set_title(_caption(data, i), fontsize=7)
         axes[0, j].set(xlabel="s", yticks=[])
-        axes[1, j].imshow(specs[j], origin="lower", aspect="auto", cmap="magma",
-                          extent=[0, t[-1], 0, specs.shape[1]])
         axes[1, j].set(xlabel="s", ylabel="mel band" if j == 0 else "")
-        axes[1, j].grid(False)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -133,25 +140,17 @@ def audio_panels(data, idx, title: str = "", sample_rate: int = 8000):
 
 def pair_panels(data, idx, title: str = "", sample_rate: int = 8000):
     """Whole pairs, one per column: the image (top), the waveform and the log-mel spectrogram."""
-    import torch
-
-    from .features import LogMel
-
     idx = list(idx)
-    with torch.no_grad():
-        specs = LogMel(sample_rate=sample_rate)(data.audio[idx]).numpy()[:, 0]
+    t, specs = _audio_views(data, idx, sample_rate)
     fig, axes = plt.subplots(3, len(idx), figsize=(2.3 * len(idx), 6.0), squeeze=False,
                              gridspec_kw={"height_ratios": [1.6, 0.8, 1.0]})
-    t = np.arange(data.audio.shape[-1]) / sample_rate
     for j, i in enumerate(idx):
         axes[0, j].imshow(data.images[i, 0].numpy(), cmap="gray", vmin=0, vmax=1)
         axes[0, j].axis("off")
         axes[0, j].set_title(_caption(data, i), fontsize=7)
-        axes[1, j].plot(t, data.audio[i, 0].numpy(), lw=0.4, color="C0")
+        _wave_and_spectrogram(axes[1, j], axes[2, j], data.audio[i, 0].numpy(), specs[j], t)
         axes[1, j].set(xticks=[], yticks=[])
-        axes[2, j].imshow(specs[j], origin="lower", aspect="auto", cmap="magma", extent=[0, t[-1], 0, specs.shape[1]])
         axes[2, j].set(xlabel="s", yticks=[])
-        axes[2, j].grid(False)
     axes[1, 0].set_ylabel("waveform")
     axes[2, 0].set_ylabel("log-mel")
     if title:

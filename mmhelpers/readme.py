@@ -24,7 +24,8 @@ def section(figures: Path, root: Path) -> str:
     for f in (table, picture):
         if not f.is_file():
             raise FileNotFoundError(f"{f} is missing: run the series in full mode first (make notebooks)")
-    rel = picture.resolve().relative_to(root.resolve()) if picture.resolve().is_relative_to(root.resolve()) else picture
+    here, root = picture.resolve(), root.resolve()
+    rel = here.relative_to(root) if here.is_relative_to(root) else picture
     return (f"\n![Sample pairs: image, waveform and log-mel spectrogram]({rel.as_posix()})\n\n"
             "Test accuracy (%) on the embedded dataset, mean ± std over 3 seeds (notebook 1f, full mode):\n\n"
             + table.read_text().strip() + "\n")

@@ -12,6 +12,7 @@ the model (``"absent"``: the model is told; only models with an ``image_encoder`
 
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 
 import numpy as np
@@ -43,8 +44,7 @@ def model_zoo(splits, seed: int = config.SEED, progress: bool = True) -> dict:
     zoo = {"image": img, "audio": aud, "early": get("early"),
            "intermediate": get("intermediate", image_model=img, audio_model=aud),
            "late": get("late", image_model=img, audio_model=aud)}
-    memo = {}
-    emb = lambda: memo or memo.update(heads.split_embeddings(img, aud, splits)) or memo  # noqa: E731 (once)
+    emb = functools.cache(lambda: heads.split_embeddings(img, aud, splits))  # one encoding pass, if any head trains
     for name, kind, p in (("concat head", "concat", 0.0),
                           (f"concat head + mod. dropout {MODALITY_DROPOUT}", "concat", MODALITY_DROPOUT),
                           ("gated head", "gated", 0.0)):

@@ -9,14 +9,7 @@ from mmhelpers import contrastive as C
 from mmhelpers.data import PairedData
 
 
-@pytest.fixture(autouse=True)
-def _one_thread_and_tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("MM_RETRAIN", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread_tmp_cache")  # tests/conftest.py
 
 
 def toy_pairs(n=64, seed=0):

@@ -13,14 +13,8 @@ from mmhelpers.data import PairedData
 
 
 @pytest.fixture(autouse=True)
-def _one_thread_and_tmp_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("MM_RETRAIN", raising=False)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+def _isolated_and_seeded(one_thread_tmp_cache):  # tests/conftest.py, plus a fixed torch seed
     torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
 
 
 class MeanEncoder(nn.Module):
