@@ -3,7 +3,10 @@
 A cache entry is written into a temporary sibling folder and renamed into place only when
 complete, so a crash never leaves a half-written entry under the final name. The manifest
 records each file's size and SHA-1 digest; :func:`read_arrays` checks them and reports a
-partial or corrupt entry (the caller rebuilds it).
+partial or corrupt entry (the caller rebuilds it). A digest is recomputed only when a file's
+identity (inode, size, modification and change times) differs from the last successful check,
+which is recorded in ``.verified.json`` beside the manifest: re-opening a notebook does not
+re-hash a gigabyte of audio, and an edited or replaced file is still caught.
 """
 
 from __future__ import annotations
@@ -86,21 +89,60 @@ def read_manifest(folder: Path) -> dict:
         raise CacheMiss(f"{path}: unreadable manifest ({exc})") from None
 
 
+VERIFIED = ".verified.json"
+
+
+def _identity(path: Path) -> list:
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def _read_verified(folder: Path) -> dict:
+    try:
+        return json.loads((folder / VERIFIED).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_verified(folder: Path, stamps: dict) -> None:
+    """Record checked file identities (atomically; a read-only cache simply stays unstamped)."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".verified-", dir=folder)
+        with os.fdopen(fd, "w") as f:
+            json.dump(stamps, f)
+        os.replace(tmp, folder / VERIFIED)
+    except OSError:
+        pass
+
+
 def read_arrays(folder: Path, verify: bool = True, mmap: bool = False) -> tuple[dict, dict]:
-    """Load every array listed in the manifest; raise :class:`CacheMiss` if anything is off."""
+    """Load every array listed in the manifest; raise :class:`CacheMiss` if anything is off.
+
+    ``verify``: check each file's digest (skipped for a file unchanged since its last check).
+    ``mmap``: map the files copy-on-write instead of reading them: nothing is read until used,
+    concurrent processes share the pages, and writes stay private to the process.
+    """
     folder = Path(folder)
     manifest = read_manifest(folder)
+    stamps = _read_verified(folder) if verify else {}
+    checked = {}
     arrays = {}
     for name, meta in manifest.get("files", {}).items():
         path = folder / f"{name}.npy"
         if not path.is_file() or path.stat().st_size != meta["size"]:
             raise CacheMiss(f"{path}: missing or truncated")
-        if verify and file_digest(path) != meta["digest"]:
-            raise CacheMiss(f"{path}: content does not match its recorded digest")
+        if verify:
+            ident = _identity(path) + [meta["digest"]]
+            if stamps.get(name) != ident:
+                if file_digest(path) != meta["digest"]:
+                    raise CacheMiss(f"{path}: content does not match its recorded digest")
+                checked[name] = ident
         try:
-            arrays[name] = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+            arrays[name] = np.load(path, mmap_mode="c" if mmap else None, allow_pickle=False)
         except Exception as exc:
             raise CacheMiss(f"{path}: unreadable ({exc})") from None
         if list(arrays[name].shape) != meta["shape"]:
             raise CacheMiss(f"{path}: shape {arrays[name].shape} differs from the manifest")
+    if checked:
+        _write_verified(folder, {**stamps, **checked})
     return arrays, manifest

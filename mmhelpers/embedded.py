@@ -223,7 +223,7 @@ def load_arrays(split: str, quick: bool | None = None, seed: int = config.SEED,
     n = (QUICK_SIZES if config.is_quick(quick) else SIZES)[split]
     folder = cache_folder(split, n, seed)
     try:
-        return cache.read_arrays(folder)
+        return cache.read_arrays(folder, mmap=True)
     except cache.CacheMiss as miss:
         if folder.exists() and verbose:
             print(f"rebuilding the embedded dataset: {miss}")
@@ -245,7 +245,7 @@ def to_paired(arrays: dict, split: str, clean: bool = False, fingerprint: str = 
     n = len(arrays["labels"])
     images = arrays["clean_images" if clean else "images"]
     audio = arrays["clean_audio" if clean else "audio"]
-    meta = {k[5:]: np.asarray(v) for k, v in arrays.items() if k.startswith("meta_")}
+    meta = {k[5:]: np.array(v) for k, v in arrays.items() if k.startswith("meta_")}
     meta["index"] = np.arange(n)
     data = PairedData(torch.from_numpy(np.ascontiguousarray(images)).reshape(n, 1, 28, 28),
                       torch.from_numpy(np.ascontiguousarray(audio)).reshape(n, 1, 8000),
