@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from . import config
+from .embedded import SCENARIOS as SCENARIO_ORDER
 
 IMAGE_SHAPE = (1, 28, 28)
 AUDIO_SHAPE = (1, 8000)
@@ -52,6 +53,17 @@ class PairedData:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    @property
+    def noise_known(self) -> bool:
+        """Whether each pair's noise severities are recorded (``meta["image_noise"]`` and
+        ``meta["audio_noise"]``): true for the embedded dataset, false for the course's files."""
+        return "image_noise" in self.meta and "audio_noise" in self.meta
+
+    def scenarios(self) -> list[str]:
+        """The noise scenarios present, in the generator's order (the course's files: ``["unknown"]``)."""
+        present = set(np.asarray(self.meta.get("scenario", np.full(len(self), "unknown"))).tolist())
+        return [s for s in SCENARIO_ORDER if s in present] + sorted(present - set(SCENARIO_ORDER))
 
     def __getitem__(self, idx) -> "PairedData":
         """Select pairs by an index tensor/array/list or a slice; all fields move together."""

@@ -22,8 +22,17 @@ class Predictions:
     preds: np.ndarray    # (N,)
     labels: np.ndarray   # (N,), -1 where unknown
 
+    def scored(self, who: str = "scoring") -> "Predictions":
+        """Self, after checking that every pair has a label to score against (else ``ValueError``)."""
+        if (np.asarray(self.labels) < 0).any():
+            raise ValueError(f"{who}: {int((np.asarray(self.labels) < 0).sum())} of {len(self.labels)} pairs have no "
+                             "label (-1): predictions on a test set without label files cannot be scored; "
+                             "add test_images_labels / test_audio_labels to the course folder")
+        return self
+
     @property
     def correct(self) -> np.ndarray:
+        self.scored("Predictions.correct")
         return self.preds == self.labels
 
     @property
@@ -54,7 +63,7 @@ def from_probs(probs: np.ndarray, labels: np.ndarray) -> Predictions:
 def accuracy(pred: Predictions) -> float:
     from sklearn.metrics import accuracy_score
 
-    return float(accuracy_score(pred.labels, pred.preds))
+    return float(accuracy_score(pred.scored("accuracy").labels, pred.preds))
 
 
 def group_accuracy(pred: Predictions, groups) -> dict:
@@ -62,6 +71,7 @@ def group_accuracy(pred: Predictions, groups) -> dict:
     from sklearn.metrics import accuracy_score
 
     groups = np.asarray(groups)
+    pred.scored("group_accuracy")
     return {str(g): float(accuracy_score(pred.labels[groups == g], pred.preds[groups == g]))
             for g in sorted(set(groups.tolist()))}
 
@@ -71,14 +81,14 @@ def per_class_accuracy(pred: Predictions) -> dict:
     from sklearn.metrics import recall_score
 
     classes = np.arange(pred.probs.shape[1])
-    rec = recall_score(pred.labels, pred.preds, labels=classes, average=None, zero_division=0)
+    rec = recall_score(pred.scored("per-class accuracy").labels, pred.preds, labels=classes, average=None, zero_division=0)
     return {int(c): float(r) for c, r in zip(classes, rec)}
 
 
 def confusion(pred: Predictions, normalize: str | None = "true") -> np.ndarray:
     from sklearn.metrics import confusion_matrix
 
-    return confusion_matrix(pred.labels, pred.preds, labels=np.arange(pred.probs.shape[1]), normalize=normalize)
+    return confusion_matrix(pred.scored("confusion").labels, pred.preds, labels=np.arange(pred.probs.shape[1]), normalize=normalize)
 
 
 def summary(preds: dict, data: PairedData, by: str = "scenario"):

@@ -111,6 +111,15 @@ def test_metrics_on_known_answers():
         evaluate.expected_calibration_error(probs, labels[:3])
 
 
+def test_unlabelled_predictions_are_not_scored():
+    pred = evaluate.from_probs(np.eye(3)[[0, 1, 2]], np.array([0, -1, 2]))  # a test set without label files
+    for score in (evaluate.accuracy, evaluate.per_class_accuracy, evaluate.confusion, lambda p: p.correct,
+                  lambda p: evaluate.group_accuracy(p, ["a", "a", "b"])):
+        with pytest.raises(ValueError, match="1 of 3 pairs have no label"):
+            score(pred)
+    assert pred.preds.tolist() == [0, 1, 2]  # the predictions themselves are fine
+
+
 def test_predict_and_summary_table():
     data = toy_pairs(60)
     model = Probe()
