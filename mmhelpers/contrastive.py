@@ -134,8 +134,8 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
     ``tau=None`` returns the untrained model (normalisation fitted): the baseline."""
     config.seed_everything(seed)
     model = AlignmentModel()
-    models.fit_normalisation(model, data.images, data.audio)
     if tau is None:
+        models.fit_normalisation(model, data.images, data.audio)
         return model.to(config.device()).eval(), []
     spec = {"loss": loss, "tau": float(tau), "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
             "dims": (EMBED_DIM, PROJ_DIM), "data": data.fingerprint, "v": VERSION}
@@ -148,6 +148,7 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
             return model.to(config.device()).eval(), blob["history"]
         except Exception as exc:  # corrupt or incompatible: train again
             print(f"cached run {path.name} unusable ({type(exc).__name__}); training again")
+    models.fit_normalisation(model, data.images, data.audio)  # a cached state holds the statistics
     history = fit(model, data, loss, tau, epochs, batch_size, lr, seed, progress)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
@@ -229,6 +230,14 @@ def scores(train_emb: dict, test_emb: dict) -> dict:
     return {k: 100 * v for k, v in row.items()}
 
 
+def run_scores(model: AlignmentModel, train_data: PairedData, test_data: PairedData) -> dict:
+    """:func:`scores` of one trained model (stored and reused for the same weights and data)."""
+    from .memo import memo, model_fingerprint
+
+    spec = {"model": model_fingerprint(model), "train": train_data.fingerprint, "test": test_data.fingerprint}
+    return memo("contrastive_scores", spec, lambda: scores(embed(model, train_data), embed(model, test_data)))
+
+
 def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES), tau_values=None,
          epochs: int | None = None, seed: int = config.SEED, progress: bool = True):
     """Train-or-load every ``(loss, tau)`` and score it; plus the untrained baseline.
@@ -244,7 +253,7 @@ def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES)
     rows, trained = {}, {}
     for loss, t in runs:
         model, history = train_or_load(loss, t, train_data, epochs, seed=seed, progress=progress)
-        row = scores(embed(model, train_data), embed(model, test_data))
+        row = dict(run_scores(model, train_data, test_data))
         row["train seconds"] = sum(h["seconds"] for h in history)
         row["final loss"] = history[-1]["loss"] if history else np.nan
         rows[(loss, np.nan if t is None else t)] = row
@@ -265,9 +274,8 @@ def views_table(loss: str, tau: float, train_views: dict, test_views: dict, epoc
     rows = {}
     for tr_name, tr in train_views.items():
         model, _ = train_or_load(loss, tau, tr, epochs, seed=seed, progress=progress)
-        train_emb = embed(model, tr)
         for te_name, te in test_views.items():
-            row = scores(train_emb, embed(model, te))
+            row = run_scores(model, tr, te)
             rows[(f"trained on {tr_name}", f"tested on {te_name}")] = {m: row[m] for m in metrics}
     return pd.DataFrame(rows).T.round(1)
 
@@ -308,7 +316,7 @@ def plot_similarity(models_: dict, data: PairedData, per_class: int = 8):
     for ax, (name, model) in zip(axes.flat, models_.items()):
         e = embed(model, sub)
         sns.heatmap(e["z_img"] @ e["z_aud"].T, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, cbar=False,
-                    square=True, xticklabels=False, yticklabels=False)
+                    square=True, xticklabels=False, yticklabels=False, rasterized=True)
         ax.set_xticks(ticks, np.unique(y))
         ax.set_yticks(ticks, np.unique(y))
         ax.set(title=name, xlabel="audio (by digit)", ylabel="image (by digit)")

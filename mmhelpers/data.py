@@ -77,7 +77,9 @@ class PairedData:
         if t.dtype == torch.bool:  # pragma: no cover - as_tensor with dtype long never yields bool
             t = t.nonzero().flatten()
         n = t.numpy()
-        fp = hashlib.sha1(f"{self.fingerprint}|".encode() + n.astype(np.int64).tobytes()).hexdigest()[:16]
+        # a selection of unidentified data stays unidentified (no cache may mistake it for another)
+        fp = (hashlib.sha1(f"{self.fingerprint}|".encode() + n.astype(np.int64).tobytes()).hexdigest()[:16]
+              if self.fingerprint else "")
         return PairedData(self.images[t], self.audio[t], self.labels[t],
                           {k: v[n] for k, v in self.meta.items()}, self.has_labels, self.name, fp)
 

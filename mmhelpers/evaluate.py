@@ -40,9 +40,20 @@ class Predictions:
         return self.probs.max(1)
 
 
-@torch.inference_mode()
 def predict(model, data: PairedData, batch_size: int = 1024, device=None) -> Predictions:
-    """Run ``model(images, audio)`` over ``data`` in eval mode, in order."""
+    """Run ``model(images, audio)`` over ``data`` in eval mode, in order.
+
+    The result is stored and reused (:mod:`mmhelpers.memo`) for the same model weights and data:
+    a warm re-run of a notebook does not evaluate again.
+    """
+    from .memo import memo, model_fingerprint
+
+    spec = {"model": model_fingerprint(model), "data": data.fingerprint, "n": len(data)}
+    return memo("predict", spec, lambda: _predict(model, data, batch_size, device))
+
+
+@torch.inference_mode()
+def _predict(model, data: PairedData, batch_size: int, device) -> Predictions:
     device = device or next(model.parameters()).device
     was_training = model.training
     model.eval()

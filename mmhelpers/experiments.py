@@ -80,14 +80,12 @@ def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | 
     members = {k: v for k, v in model_kwargs.items() if isinstance(v, torch.nn.Module)}
     spec["members"] = {k: getattr(v, "cache_key", "") for k, v in members.items()}
 
-    def make():
-        model = models.build(name, **model_kwargs)
+    def normalise(model):  # statistics of the training split; a cached state already holds them
         models.fit_normalisation(model, splits.train.images, splits.train.audio)
-        return model
 
-    model, history = train.train_or_load(name, make, splits.train, splits.val, splits.test, spec=spec,
-                                         retrain=retrain, epochs=epochs, seed=seed, progress=progress,
-                                         **recipe)
+    model, history = train.train_or_load(name, lambda: models.build(name, **model_kwargs), splits.train,
+                                         splits.val, splits.test, spec=spec, retrain=retrain, prepare=normalise,
+                                         epochs=epochs, seed=seed, progress=progress, **recipe)
     model.cache_key = history.key
     return model, history
 

@@ -36,7 +36,16 @@ def separation(embs: dict, data: PairedData):
 
 
 def tsne(points: np.ndarray, seed: int = config.SEED) -> np.ndarray:
-    """2-D t-SNE (scikit-learn, PCA initialisation) of standardised ``points``."""
+    """2-D t-SNE (scikit-learn, PCA initialisation) of standardised ``points`` (stored and reused for
+    the same points and seed, :mod:`mmhelpers.memo`)."""
+    from .cache import fingerprint
+    from .memo import memo
+
+    spec = {"points": fingerprint({"x": np.asarray(points)}), "seed": seed}
+    return memo("tsne", spec, lambda: _tsne(points, seed))
+
+
+def _tsne(points: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
     from sklearn.preprocessing import StandardScaler
 

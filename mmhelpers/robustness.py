@@ -59,7 +59,8 @@ def replace(data: PairedData, tag: str, images=None, audio=None) -> PairedData:
     images = data.images if images is None else torch.as_tensor(images, dtype=torch.float32)
     audio = data.audio if audio is None else torch.as_tensor(audio, dtype=torch.float32)
     return PairedData(images.reshape(data.images.shape), audio.reshape(data.audio.shape), data.labels,
-                      data.meta, data.has_labels, f"{data.name} [{tag}]", f"{data.fingerprint}|{tag}")
+                      data.meta, data.has_labels, f"{data.name} [{tag}]",
+                      f"{data.fingerprint}|{tag}" if data.fingerprint else "")
 
 
 def training_means(train_data: PairedData) -> dict:
@@ -158,9 +159,17 @@ def noise_sweep(zoo: dict, data: PairedData, levels=None, seed: int = config.SEE
     Returns a long DataFrame: ``model, corrupted, severity, accuracy`` (%), plus ``image_weight``
     (the gate's mean weight on the image) for gated models.
     """
-    import pandas as pd
+    from .memo import memo, model_fingerprint
 
     levels = severities() if levels is None else levels
+    spec = {"zoo": {name: model_fingerprint(m) for name, m in zoo.items()}, "data": data.fingerprint,
+            "levels": [float(s) for s in levels], "seed": seed}
+    return memo("noise_sweep", spec, lambda: _noise_sweep(zoo, data, levels, seed))
+
+
+def _noise_sweep(zoo: dict, data: PairedData, levels, seed: int):
+    import pandas as pd
+
     records, base = [], {}
     for modality in MODALITIES:
         for s in levels:

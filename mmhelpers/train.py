@@ -145,12 +145,14 @@ def model_path(name: str, spec: dict) -> Path:
 
 def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: PairedData, val: PairedData,
                   test: PairedData | None = None, *, spec: dict | None = None, retrain: bool | None = None,
-                  **fit_kwargs) -> tuple[torch.nn.Module, History]:
+                  prepare: Callable[[torch.nn.Module], None] | None = None, **fit_kwargs) -> tuple[torch.nn.Module, History]:
     """Return ``(model, history)``: from the cache when this exact run was done before, else trained.
 
     The cache key covers ``name``, ``spec`` (the caller's model settings), the fit settings (not
     :data:`NOT_IN_KEY`), the seed and the fingerprints of the three splits. ``retrain=True`` (or ``MM_RETRAIN=1``) forces
-    training; the fresh result then replaces the cached one.
+    training; the fresh result then replaces the cached one. ``prepare(model)`` runs before training
+    only (e.g. fitting normalisation statistics, which a cached state already holds). Data without a fingerprint (built by
+    hand, not loaded) cannot be told apart from other data: it is trained every time, never cached.
     """
     settings = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
     spec = dict(spec or {}, name=name, fit=settings, train=train.fingerprint, val=val.fingerprint,
@@ -159,7 +161,8 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
     retrain = config.force_retrain() if retrain is None else retrain
     config.seed_everything(fit_kwargs.get("seed", config.SEED))
     model = make_model()
-    if path.is_file() and not retrain:
+    cacheable = all(d is None or d.fingerprint for d in (train, val, test))
+    if path.is_file() and not retrain and cacheable:
         try:
             blob = torch.load(path, map_location="cpu", weights_only=False)
             model.load_state_dict(blob["state_dict"])
@@ -169,10 +172,13 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
             return model, history
         except Exception as exc:  # corrupt or incompatible: train again
             print(f"cached model {path.name} unusable ({type(exc).__name__}); training again")
+    if prepare is not None:
+        prepare(model)
     history = fit(model, train, val, test, name=name, **fit_kwargs)
     history.key = path.stem
-    _save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                        "history": asdict(history), "spec": spec})
+    if cacheable:
+        _save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                            "history": asdict(history), "spec": spec})
     return model, history
 
 
