@@ -77,11 +77,16 @@ class PairedData:
         if t.dtype == torch.bool:  # pragma: no cover - as_tensor with dtype long never yields bool
             t = t.nonzero().flatten()
         n = t.numpy()
-        # a selection of unidentified data stays unidentified (no cache may mistake it for another)
-        fp = (hashlib.sha1(f"{self.fingerprint}|".encode() + n.astype(np.int64).tobytes()).hexdigest()[:16]
-              if self.fingerprint else "")
         return PairedData(self.images[t], self.audio[t], self.labels[t],
-                          {k: v[n] for k, v in self.meta.items()}, self.has_labels, self.name, fp)
+                          {k: v[n] for k, v in self.meta.items()}, self.has_labels, self.name,
+                          self.selection_fingerprint(n))
+
+    def selection_fingerprint(self, idx) -> str:
+        """The fingerprint ``self[idx]`` gets; empty for data without one (a selection of unidentified
+        data stays unidentified, so no cache can mistake it for other data)."""
+        if not self.fingerprint:
+            return ""
+        return hashlib.sha1(f"{self.fingerprint}|".encode() + np.asarray(idx, np.int64).tobytes()).hexdigest()[:16]
 
     def split(self, val_fraction: float = 0.2, seed: int = config.SEED) -> tuple["PairedData", "PairedData"]:
         """Stratified (by label) train/validation split of whole pairs, reproducible by ``seed``.
@@ -89,6 +94,11 @@ class PairedData:
         Data too small to stratify (a class with one pair, fewer validation pairs than classes)
         is split at random instead; pairs are kept whole either way.
         """
+        tr, va = self.split_indices(val_fraction, seed)
+        return self[tr], self[va]
+
+    def split_indices(self, val_fraction: float = 0.2, seed: int = config.SEED) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted pair indices of :meth:`split`'s two parts, without copying any data."""
         from sklearn.model_selection import train_test_split
 
         if not 0.0 < val_fraction < 1.0:
@@ -103,7 +113,7 @@ class PairedData:
         tr, va = train_test_split(np.arange(len(self)), test_size=val_fraction, random_state=seed,
                                   stratify=strat)
         tr.sort(), va.sort()
-        return self[tr], self[va]
+        return tr, va
 
     def summary(self) -> str:
         return (f"{self.name or 'pairs'}: {len(self)} pairs, images {tuple(self.images.shape)}, "

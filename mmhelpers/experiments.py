@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from . import config, models, train
+from . import cache, config, models, train
 from .data import PairedData, load_pairs
 
 #: epochs (full, quick), batch size and peak learning rate per model. Chosen on the validation
@@ -49,11 +49,35 @@ class Splits:
 
 
 def load_splits(quick: bool | None = None, source=None) -> Splits:
-    """The course's train data split 80/20 (stratified, seed fixed) into train/validation, plus test."""
+    """The course's train data split 80/20 (stratified, seed fixed) into train/validation, plus test.
+
+    The two parts are written once to the cache and memory-mapped from there (:func:`_selection`):
+    notebooks running at the same time share one copy of them instead of holding one each.
+    """
     full = load_pairs("train", source=source, quick=quick)
-    tr, va = full.split(VAL_FRACTION, seed=config.SEED)
+    tr, va = (_selection(full, idx) for idx in full.split_indices(VAL_FRACTION, seed=config.SEED))
     tr.name, va.name = f"{full.name} (train part)", f"{full.name} (validation part)"
     return Splits(tr, va, load_pairs("test", source=source, quick=quick))
+
+
+def _selection(data: PairedData, idx) -> PairedData:
+    """``data[idx]``, its tensors memory-mapped (copy-on-write) from ``<cache>/selections``."""
+    import numpy as np
+
+    fp = data.selection_fingerprint(idx)
+    if not fp:
+        return data[idx]
+    folder = config.cache_dir() / "selections" / fp
+    try:
+        arrays, _ = cache.read_arrays(folder, mmap=True)
+    except cache.CacheMiss:
+        part = data[idx]
+        cache.write_arrays(folder, {"images": part.images.numpy(), "audio": part.audio.numpy(),
+                                    "labels": part.labels.numpy()}, {"of": data.fingerprint, "pairs": len(part)})
+        return part
+    meta = {k: v[np.asarray(idx)] for k, v in data.meta.items()}
+    return PairedData(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["audio"]),
+                      torch.from_numpy(arrays["labels"]), meta, data.has_labels, data.name, fp)
 
 
 def seeds(quick: bool | None = None) -> tuple[int, ...]:
