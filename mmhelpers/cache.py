@@ -70,6 +70,8 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], info: dict) -> dic
         digests = "|".join(f"{k}:{files[k]['digest']}" for k in sorted(files))
         manifest = dict(info, files=files, fingerprint=hashlib.sha1(digests.encode()).hexdigest()[:32])
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+        # the digests were just computed from the written files: the first read need not re-hash them
+        _write_verified(tmp, {k: _identity(tmp / f"{k}.npy") + [files[k]["digest"]] for k in files})
         if folder.exists():  # a stale or corrupt entry: replace it
             shutil.rmtree(folder)
         os.replace(tmp, folder)

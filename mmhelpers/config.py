@@ -10,7 +10,7 @@ Environment variables (all optional):
 * ``MM_CACHE_DIR``  -- where datasets and trained models are cached.
 * ``MM_FIGURES_DIR``-- where figures are saved (default ``<project>/figures``).
 * ``MM_DEVICE``     -- force a torch device (``cpu``, ``cuda``, ``cuda:1``).
-* ``MM_RETRAIN``    -- ``1``: ignore cached models and train again.
+* ``MM_RETRAIN``    -- ``1``: ignore cached models and stored results; train and evaluate again.
 * ``MM_THREADS``    -- torch's intra-op threads (default: torch's own choice, one per core).
 """
 
@@ -37,7 +37,7 @@ def is_quick(quick: bool | None = None) -> bool:
 
 
 def force_retrain() -> bool:
-    """``MM_RETRAIN=1`` makes train-or-load ignore cached weights."""
+    """``MM_RETRAIN=1`` makes train-or-load ignore cached weights, and memo ignore stored results."""
     return _flag("MM_RETRAIN")
 
 
