@@ -53,6 +53,16 @@ def fingerprint(arrays: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary sibling renamed into place: a reader never
+    sees a half-written file, and a crash leaves the old one (or none)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".tmp-{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
 def write_arrays(folder: Path, arrays: dict[str, np.ndarray], info: dict) -> dict:
     """Write ``arrays`` and a manifest atomically to ``folder``; return the manifest."""
     folder = Path(folder)

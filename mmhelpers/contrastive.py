@@ -15,7 +15,6 @@ is used for training. The learned spaces are then judged by
 
 from __future__ import annotations
 
-import os
 import time
 from functools import partial
 
@@ -23,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import cache, config, losses, models
+from . import cache, config, losses, models, train
 from .data import PairedData, PairedLoader
 
 #: the batch losses compared: eq. (1), eq. (5) as written (negatives summed), and eq. (5) with
@@ -150,10 +149,7 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
             print(f"cached run {path.name} unusable ({type(exc).__name__}); training again")
     models.fit_normalisation(model, data.images, data.audio)  # a cached state holds the statistics
     history = fit(model, data, loss, tau, epochs, batch_size, lr, seed, progress)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    torch.save({"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history}, tmp)
-    os.replace(tmp, path)
+    train._save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history})
     return model, history
 
 

@@ -24,8 +24,9 @@ class Predictions:
 
     def scored(self, who: str = "scoring") -> "Predictions":
         """Self, after checking that every pair has a label to score against (else ``ValueError``)."""
-        if (np.asarray(self.labels) < 0).any():
-            raise ValueError(f"{who}: {int((np.asarray(self.labels) < 0).sum())} of {len(self.labels)} pairs have no "
+        missing = int((np.asarray(self.labels) < 0).sum())
+        if missing:
+            raise ValueError(f"{who}: {missing} of {len(self.labels)} pairs have no "
                              "label (-1): predictions on a test set without label files cannot be scored; "
                              "add test_images_labels / test_audio_labels to the course folder")
         return self

@@ -9,13 +9,12 @@ like any other model. Heads that differ only in the fusion rule can so be compar
 from __future__ import annotations
 
 import copy
-import os
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import cache, config, fusion
+from . import cache, config, fusion, train
 
 HEAD_VERSION = 1
 HEAD_FIT = dict(epochs=30, batch_size=256, lr=3e-3)
@@ -112,9 +111,6 @@ def frozen_head(kind: str, image_model, audio_model, splits, modality_dropout: f
     else:
         emb = embeddings() if embeddings else split_embeddings(image_model, audio_model, splits)
         _fit_head(head, emb["train"], splits.train.labels, emb["val"], splits.val.labels, seed=seed, **HEAD_FIT)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp-{os.getpid()}")
-        torch.save(head.state_dict(), tmp)
-        os.replace(tmp, path)
+        train._save_atomic(path, head.state_dict())
     head.image_encoder, head.audio_encoder = FrozenEncoder(enc_i), FrozenEncoder(enc_a)
     return head.to(config.device()).eval()

@@ -14,7 +14,6 @@ model whose behaviour is changed by hooks (see :func:`model_fingerprint`); ``mem
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
 from typing import Any, Callable
 
@@ -67,9 +66,5 @@ def memo(kind: str, spec: dict, compute: Callable[[], Any]) -> Any:
         except Exception:  # truncated or from an incompatible version: compute again
             pass
     result = compute()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    with open(tmp, "wb") as f:
-        pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL)
-    os.replace(tmp, path)
+    cache.write_atomic(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
     return result

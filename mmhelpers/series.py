@@ -74,9 +74,8 @@ def prepare_data(quick: bool | None = None, verbose: bool = True) -> float:
     t0 = time.perf_counter()
     # in a child process: building holds ~2 GB, which this process (alive for the whole series, with
     # an allocator told to keep freed memory) would otherwise keep beside every notebook's kernel
-    quick = config.is_quick(quick)
-    subprocess.run([sys.executable, "-m", "mmhelpers.embedded"] + (["--quick"] if quick else []), check=True,
-                   env=dict(os.environ, MM_QUICK="1" if quick else "0"), stdout=subprocess.DEVNULL)
+    subprocess.run([sys.executable, "-m", "mmhelpers.embedded"], check=True, stdout=subprocess.DEVNULL,
+                   env=dict(os.environ, MM_QUICK="1" if config.is_quick(quick) else "0"))
     if verbose:
         print(f"dataset ready in {time.perf_counter() - t0:.1f} s", flush=True)
     return time.perf_counter() - t0

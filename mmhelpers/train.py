@@ -183,9 +183,7 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
 
 
 def _save_atomic(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """``torch.save(obj)`` to ``path`` atomically (:func:`mmhelpers.cache.write_atomic`)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
-    tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    cache.write_atomic(path, buf.getvalue())
