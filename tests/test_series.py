@@ -31,9 +31,17 @@ def test_needs_follow_the_table_and_only_selected_notebooks():
 def test_parallel_run_respects_prerequisites_and_writes_copies(tmp_path, monkeypatch):
     src, out, log = tmp_path / "nb", tmp_path / "out", tmp_path / "log.txt"
     src.mkdir()
-    write = "import os, time; time.sleep({s}); open({log!r}, 'a').write('{n} ' + os.environ['MM_THREADS'] + '\\n')"
-    for name, s in (("1a_x.ipynb", 1.0), ("1b_y.ipynb", 0.1), ("1c_z.ipynb", 0.0)):
-        _nb(src, name, write.format(s=s, log=str(log), n=name[:2]))
+    # 1a finishes only after 1b has written its line, and then 8 s later: no race on kernel start-up
+    # times, and a 1c started as soon as a slot is free (ignoring that it needs 1a) fails its check
+    write = ("import os, time, pathlib; log = pathlib.Path({log!r}); t = time.time()\n"
+             "while {wait!r} and {wait!r} not in (log.read_text() if log.exists() else '') and time.time() - t < 120:\n"
+             "    time.sleep(0.05)\n"
+             "time.sleep({hold})\n"
+             "assert {need!r} in (log.read_text() if log.exists() else ''), 'started before {need} finished'\n"
+             "with open(log, 'a') as f: f.write('{n} ' + os.environ['MM_THREADS'] + '\\n')")
+    for name, wait, hold, need in (("1a_x.ipynb", "1b", 8.0, ""), ("1b_y.ipynb", "", 0.0, ""),
+                                   ("1c_z.ipynb", "", 0.0, "1a")):
+        _nb(src, name, write.format(wait=wait, hold=hold, need=need, log=str(log), n=name[:2]))
     monkeypatch.setattr(series, "notebook_paths", lambda folder=None: sorted(src.glob("*.ipynb")))
     monkeypatch.setattr(series, "prepare_data", lambda quick=None, verbose=True: 0.0)
     times = series.run(out, quick=True, verbose=False, jobs=2)
