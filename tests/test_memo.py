@@ -28,10 +28,7 @@ def pairs(n=12, fingerprint="fp-a", seed=0):
                       torch.arange(n) % 10, {"index": np.arange(n)}, True, "toy", fingerprint)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path))
-    monkeypatch.delenv("MM_RETRAIN", raising=False)
+pytestmark = pytest.mark.usefixtures("one_thread_tmp_cache")  # tests/conftest.py: a private cache
 
 
 def test_fingerprint_follows_weights_mode_and_hooks():
