@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import cache, config, losses, models, train
+from . import cache, config, losses, models, precompute, train
 from .data import PairedData, PairedLoader
 
 #: the batch losses compared: eq. (1), eq. (5) as written (negatives summed), and eq. (5) with
@@ -147,8 +147,9 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
             return model.to(config.device()).eval(), blob["history"]
         except Exception as exc:  # corrupt or incompatible: train again
             print(f"cached run {path.name} unusable ({type(exc).__name__}); training again")
-    models.fit_normalisation(model, data.images, data.audio)  # a cached state holds the statistics
-    history = fit(model, data, loss, tau, epochs, batch_size, lr, seed, progress)
+    (feats,) = precompute.for_model(model, data)  # the log-mel spectrograms once, not every epoch
+    models.fit_normalisation(model, feats.images, feats.audio)  # a cached state holds the statistics
+    history = fit(model, feats, loss, tau, epochs, batch_size, lr, seed, progress)
     train._save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history})
     return model, history
 

@@ -30,7 +30,13 @@ class DataError(ValueError):
 @dataclass
 class PairedData:
     """Aligned pairs: ``images`` (N,1,28,28) float32, ``audio`` (N,1,8000) float32,
-    ``labels`` (N,) int64 (-1 where unknown), ``meta`` a dict of length-N numpy arrays."""
+    ``labels`` (N,) int64 (-1 where unknown), ``meta`` a dict of length-N numpy arrays.
+
+    ``features``: empty for raw inputs. Otherwise it names what was precomputed from them and is
+    held instead (log-mel spectrograms as ``audio``, see :mod:`mmhelpers.precompute`; two
+    classifiers' logits as ``images`` and ``audio``, see :mod:`mmhelpers.experiments`); shapes are
+    then free, but every field still has one row per pair.
+    """
 
     images: torch.Tensor
     audio: torch.Tensor
@@ -40,10 +46,11 @@ class PairedData:
     name: str = ""
     #: content hash of the data this selection came from, plus the selection (keys model caches)
     fingerprint: str = ""
+    features: str = ""
 
     def __post_init__(self):
         n = len(self.labels)
-        if self.images.shape[1:] != IMAGE_SHAPE or self.audio.shape[1:] != AUDIO_SHAPE:
+        if not self.features and (self.images.shape[1:] != IMAGE_SHAPE or self.audio.shape[1:] != AUDIO_SHAPE):
             raise DataError(f"PairedData {self.name!r}: expected images (N,1,28,28) and audio (N,1,8000), "
                             f"got {tuple(self.images.shape)} and {tuple(self.audio.shape)}")
         sizes = {"images": len(self.images), "audio": len(self.audio), "labels": n}
@@ -79,7 +86,7 @@ class PairedData:
         n = t.numpy()
         return PairedData(self.images[t], self.audio[t], self.labels[t],
                           {k: v[n] for k, v in self.meta.items()}, self.has_labels, self.name,
-                          self.selection_fingerprint(n))
+                          self.selection_fingerprint(n), self.features)
 
     def selection_fingerprint(self, idx) -> str:
         """The fingerprint ``self[idx]`` gets; empty for data without one (a selection of unidentified
@@ -117,7 +124,7 @@ class PairedData:
 
     def summary(self) -> str:
         return (f"{self.name or 'pairs'}: {len(self)} pairs, images {tuple(self.images.shape)}, "
-                f"audio {tuple(self.audio.shape)}, labels {'yes' if self.has_labels else 'no'}")
+                f"audio {tuple(self.audio.shape)}{' (' + self.features + ')' if self.features else ''}, labels {'yes' if self.has_labels else 'no'}")
 
 
 class PairedLoader:

@@ -278,7 +278,12 @@ class ImageInput(nn.Module):
 
 class MelInput(nn.Module):
     """Waveform -> per-clip RMS normalisation -> log-mel -> (optional pooling to ``size``) ->
-    standardised per mel band (statistics over training clips and frames)."""
+    standardised per mel band (statistics over training clips and frames).
+
+    It also accepts its own features precomputed (:meth:`features` of whole clips, shape
+    ``(B, 1, bands, frames)``, see :mod:`mmhelpers.precompute`): those skip the front end and are
+    only standardised, so training does not recompute the same spectrogram every epoch.
+    """
 
     modality = "audio"
 
@@ -290,8 +295,25 @@ class MelInput(nn.Module):
         bands = n_mels if size is None else self.size[0]
         self.norm = Standardize((1, bands, 1))
 
+    @property
+    def feature_shape(self) -> tuple[int, int, int]:
+        """Shape of one clip's features, ``(1, bands, frames)`` for a clip of N_SAMPLES samples."""
+        return (1, *self.size) if self.size is not None else (1, self.logmel.n_mels, self.logmel.frames(N_SAMPLES))
+
+    @property
+    def config(self) -> dict:
+        """Everything that determines :meth:`features` (two inputs with equal configs compute the same)."""
+        return {"n_mels": self.logmel.n_mels, "hop": self.logmel.hop, "n_fft": self.logmel.n_fft,
+                "eps": self.logmel.eps, "sample_rate": self.logmel.sample_rate, "size": self.size,
+                "amplitude": self.amplitude.mode, "n_samples": N_SAMPLES}
+
     def features(self, audio: torch.Tensor) -> torch.Tensor:
-        """Un-standardised log-mel features, (B, 1, bands, frames)."""
+        """Un-standardised log-mel features, (B, 1, bands, frames); precomputed ones pass through."""
+        if audio.dim() == 4:
+            if tuple(audio.shape[1:]) != self.feature_shape:
+                raise ValueError(f"MelInput: precomputed features must be (B, {', '.join(map(str, self.feature_shape))}),"
+                                 f" got {tuple(audio.shape)}")
+            return audio
         x = self.logmel(self.amplitude(audio))
         return x if self.size is None else pool_to(x, self.size)
 
@@ -300,8 +322,10 @@ class MelInput(nn.Module):
 
     @torch.no_grad()
     def fit_normalisation(self, audio: torch.Tensor, chunk: int = 2048) -> "MelInput":
-        if not isinstance(audio, torch.Tensor) or audio.dim() not in (2, 3):
-            raise ValueError(f"fit_normalisation: audio must be a tensor (N, 1, T), got "
+        """Fit the per-band statistics on TRAINING audio: waveforms (N, 1, T) or precomputed features."""
+        if not isinstance(audio, torch.Tensor) or audio.dim() not in (2, 3, 4):
+            raise ValueError(f"fit_normalisation: audio must be a tensor (N, 1, T) or precomputed features "
+                             f"(N, {', '.join(map(str, self.feature_shape))}), got "
                              f"{tuple(audio.shape) if isinstance(audio, torch.Tensor) else type(audio).__name__}")
         device = self.norm.mean.device
         self.norm.fit(self.features(c.to(device).float()) for c in audio.split(chunk))

@@ -1,0 +1,126 @@
+"""Precomputed inputs: log-mel features computed once per split, late fusion trained on its
+members' logits. Both must give the same model as training on the raw inputs."""
+
+import numpy as np
+import pytest
+import torch
+
+from mmhelpers import config, evaluate, experiments, fusion, models, precompute, train
+from mmhelpers.data import DataError, PairedData
+from mmhelpers.features import MelInput
+
+
+@pytest.fixture(autouse=True)
+def _isolated(one_thread_tmp_cache):  # tests/conftest.py: a private cache folder, one thread
+    torch.manual_seed(0)
+
+
+def pairs(n=40, seed=0, fingerprint="pairs"):
+    """Labels readable from the image brightness and from the audio's loudness pattern."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    images = (labels.float() / 10).view(n, 1, 1, 1).expand(n, 1, 28, 28) + 0.01 * torch.randn(n, 1, 28, 28, generator=g)
+    t = torch.arange(8000) / 8000
+    audio = torch.sin(2 * torch.pi * (200 + 150 * labels.float()).view(n, 1, 1) * t) + 0.05 * torch.randn(n, 1, 8000, generator=g)
+    return PairedData(images.contiguous(), audio, labels, {"scenario": np.array(["both_mild"] * n)},
+                      fingerprint=f"{fingerprint}{seed}-{n}" if fingerprint else "")
+
+
+def test_mel_input_takes_its_own_features_and_rejects_other_shapes():
+    front = MelInput(n_mels=32, hop=128).fit_normalisation(pairs().audio)
+    audio = pairs(8, seed=1).audio
+    feats = front.features(audio)
+    assert feats.shape == (8, *front.feature_shape) == (8, 1, 32, 63)
+    assert torch.equal(front(feats), front(audio))
+    with pytest.raises(ValueError, match=r"\(B, 1, 32, 63\)"):
+        front(torch.zeros(8, 1, 28, 28))
+    again = MelInput(n_mels=32, hop=128).fit_normalisation(feats)  # statistics from features = from audio
+    assert torch.allclose(again.norm.mean, MelInput(n_mels=32, hop=128).fit_normalisation(audio).norm.mean)
+
+
+@pytest.mark.parametrize("name,kwargs,has_front", [
+    ("audio_mel", {}, True), ("audio_raw", {}, False), ("image", {}, False), ("early", {}, True),
+    ("intermediate", {}, True), ("intermediate", {"audio": "raw"}, False)])
+def test_mel_front_end_only_where_the_audio_goes_through_one(name, kwargs, has_front):
+    assert (precompute.mel_front_end(models.build(name, **kwargs)) is not None) == has_front
+
+
+def test_for_model_gives_the_same_outputs_and_caches_identified_data_only():
+    model = models.build("intermediate").eval()
+    data = pairs(20)
+    (feat,) = precompute.for_model(model, data)
+    assert feat.features.startswith("log-mel 32 bands") and feat.fingerprint not in ("", data.fingerprint)
+    assert feat.images is data.images and torch.equal(feat.labels, data.labels)
+    with torch.no_grad():
+        assert torch.allclose(model(feat.images, feat.audio), model(data.images, data.audio), atol=1e-5)
+    folder = config.cache_dir() / "features" / feat.fingerprint
+    assert folder.is_dir()
+    (again,) = precompute.for_model(model, data)   # read back from the cache, memory-mapped
+    assert torch.equal(again.audio, feat.audio)
+    (anonymous,) = precompute.for_model(model, pairs(20, fingerprint=""))
+    assert anonymous.features and anonymous.fingerprint == ""
+    assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
+    raw = models.build("audio_raw")
+    assert precompute.for_model(raw, data)[0] is data   # raw audio: the waveforms stay
+    with pytest.raises(ValueError, match="already holds precomputed"):
+        precompute.with_features(feat, precompute.mel_front_end(model))
+
+
+def test_paired_data_shapes_are_free_only_for_precomputed_inputs():
+    n = 4
+    PairedData(torch.zeros(n, 10), torch.zeros(n, 10), torch.zeros(n, dtype=torch.long), features="logits")
+    with pytest.raises(DataError, match=r"expected images \(N,1,28,28\)"):
+        PairedData(torch.zeros(n, 10), torch.zeros(n, 10), torch.zeros(n, dtype=torch.long))
+    with pytest.raises(DataError, match="same length"):
+        PairedData(torch.zeros(n, 10), torch.zeros(n + 1, 10), torch.zeros(n, dtype=torch.long), features="logits")
+    d = PairedData(torch.zeros(n, 10), torch.zeros(n, 10), torch.zeros(n, dtype=torch.long), features="logits")
+    assert d[[0, 2]].features == "logits"
+
+
+def _trained(name, splits):
+    model = models.build(name)
+    models.fit_normalisation(model, splits.train.images, splits.train.audio)
+    train.fit(model, splits.train, splits.val, epochs=3, lr=3e-3, progress=False)
+    return model
+
+
+def test_fuse_logits_is_the_late_fusion_and_trains_its_weights():
+    img, aud = models.build("image").eval(), models.build("audio_mel").eval()
+    with pytest.raises(ValueError, match="freeze_members=True"):
+        fusion.FuseLogits(models.build("late", image_model=img, audio_model=aud))
+    late = models.build("late", image_model=img, audio_model=aud, freeze_members=True)
+    wrapper = fusion.FuseLogits(late)
+    data = pairs(8)
+    with torch.no_grad():
+        li, la = img(data.images, data.audio), aud(data.images, data.audio)
+        assert torch.allclose(wrapper(li, la), late.eval()(data.images, data.audio), atol=1e-6)
+    assert [n for n, p in wrapper.named_parameters() if p.requires_grad] == ["late.weight_logits"]
+
+
+def test_get_model_late_trains_on_member_logits_and_is_cached(monkeypatch):
+    splits = experiments.Splits(*pairs(200, 0).split(0.25), pairs(60, 1))
+    img, aud = _trained("image", splits), _trained("audio_mel", splits)
+    img.cache_key, aud.cache_key = "img", "aud"
+    # the reference: the same late fusion trained the slow way, through both networks every step
+    ref = models.build("late", image_model=img, audio_model=aud, freeze_members=True)
+    recipe = dict(experiments.RECIPES["late"])
+    train.fit(ref, *splits, epochs=recipe.pop("epochs")[1], progress=False, **recipe)
+    members_called = []
+    monkeypatch.setattr(type(img), "forward", _counting(type(img).forward, members_called))
+    late, history = experiments.get_model("late", splits, image_model=img, audio_model=aud, quick=True, progress=False)
+    # the members ran once per split (train, validation, test), not once per epoch and batch
+    assert len(members_called) == 2 * 3, len(members_called)
+    assert isinstance(late, fusion.LateFusion) and late.image_model is img and history.epochs
+    assert not torch.allclose(late.modality_weights(), torch.tensor([0.5, 0.5]))
+    assert torch.allclose(late.modality_weights(), ref.modality_weights(), atol=1e-5)  # the same training
+    assert {"val_acc", "test_acc"} <= set(history.epochs[0])
+    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, h2 = experiments.get_model("late", splits, image_model=img, audio_model=aud, quick=True, progress=False)
+    assert h2.loaded and torch.equal(again.modality_weights(), late.modality_weights())
+
+
+def _counting(forward, calls):
+    def wrapped(self, images, audio):
+        calls.append(len(images))
+        return forward(self, images, audio)
+    return wrapped
