@@ -20,9 +20,11 @@ from .data import PairedData, load_pairs
 #: "gated" are meant to be warm-started from the trained unimodal models (pass ``image_model=``,
 #: ``audio_model=``): two epochs of joint fine-tuning at a lower learning rate then beat six
 #: epochs from scratch (98.5% against 97.4% test accuracy, seed 0) at a third of the cost.
+#: Unimodal epochs, by the late fusion's validation accuracy (mean of 3 seeds): image 5 / audio 5
+#: epochs 99.41%, 8 / 5 99.51%, 8 / 8 99.52%, 8 / 10 99.54% (two more audio epochs for +0.02: no).
 RECIPES = {
-    "image":        dict(epochs=(5, 2), batch_size=128, lr=3e-3),
-    "audio_mel":    dict(epochs=(5, 2), batch_size=128, lr=3e-3),
+    "image":        dict(epochs=(8, 2), batch_size=128, lr=3e-3),
+    "audio_mel":    dict(epochs=(8, 2), batch_size=128, lr=3e-3),
     "audio_raw":    dict(epochs=(4, 2), batch_size=128, lr=3e-3),
     "intermediate": dict(epochs=(2, 1), batch_size=128, lr=1e-3),
     "gated":        dict(epochs=(2, 1), batch_size=128, lr=1e-3),
