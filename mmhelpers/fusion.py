@@ -16,7 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .features import ImageInput, MelInput, channels_last
+from .features import channels_last
+from .inputs import ImageInput, MelInput
 from .models import image_cnn
 
 COMBINES = ("logits", "probs")

@@ -23,8 +23,8 @@ import inspect
 import torch
 from torch import nn
 
-from .features import (MODALITIES, N_SAMPLES, AmplitudeNorm, ImageInput, MelInput, Standardize,  # noqa: F401
-                       channels_last)
+from .features import MODALITIES, N_SAMPLES, AmplitudeNorm, Standardize, channels_last  # noqa: F401
+from .inputs import ImageInput, MelInput
 
 
 # ----------------------------------------------------------------------------- encoders

@@ -1,7 +1,7 @@
 """Precomputed audio features: a model's log-mel front end run once per dataset, not every batch.
 
 A log-mel spectrogram has no trainable parameter. For a model whose only use of the waveform is
-one :class:`~mmhelpers.features.MelInput`, the trainer can therefore be handed the spectrograms
+one :class:`~mmhelpers.inputs.MelInput`, the trainer can therefore be handed the spectrograms
 instead of the waveforms: ``MelInput`` passes its own precomputed features through and only
 standardises them, so the model computes exactly what it would have computed from the audio.
 That removes the STFT from every training step and every evaluation pass (about a quarter of an
@@ -20,7 +20,8 @@ import torch
 
 from . import cache, config
 from .data import PairedData
-from .features import AmplitudeNorm, LogMel, MelInput
+from .features import AmplitudeNorm, LogMel
+from .inputs import MelInput
 
 FEATURES_VERSION = 1
 

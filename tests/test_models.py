@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mmhelpers import features, fusion, models
+from mmhelpers import features, fusion, inputs, models
 
 B = 4
 
@@ -300,7 +300,7 @@ def test_models_save_and_restore_their_normalisation(batch):
 
 
 def test_random_shift_moves_digits_in_training_only():
-    shift = features.RandomShift(2)
+    shift = inputs.RandomShift(2)
     x = torch.zeros(64, 1, 28, 28)
     x[:, :, 10:18, 10:18] = 1.0
     shift.train()
@@ -313,7 +313,7 @@ def test_random_shift_moves_digits_in_training_only():
     shift.eval()
     assert torch.equal(shift(x), x)
     with pytest.raises(ValueError, match="max_shift"):
-        features.RandomShift(-1)
+        inputs.RandomShift(-1)
 
 
 @pytest.mark.parametrize("name", ["intermediate", "gated"])

@@ -7,7 +7,7 @@ import torch
 
 from mmhelpers import config, evaluate, experiments, fusion, models, precompute, train
 from mmhelpers.data import DataError, PairedData
-from mmhelpers.features import MelInput
+from mmhelpers.inputs import MelInput
 
 
 @pytest.fixture(autouse=True)
