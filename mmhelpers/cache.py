@@ -91,6 +91,18 @@ def write_arrays(folder: Path, arrays: dict[str, np.ndarray], info: dict) -> dic
     return manifest
 
 
+def read_or_build(folder: Path, build, info: dict) -> dict[str, np.ndarray]:
+    """The arrays cached in ``folder``, memory-mapped copy-on-write; on a miss (absent, partial or
+    corrupt entry) ``build()`` makes them, they are written there with ``info`` in the manifest,
+    and the freshly built arrays are returned."""
+    try:
+        return read_arrays(folder, mmap=True)[0]
+    except CacheMiss:
+        arrays = build()
+        write_arrays(folder, arrays, info)
+        return arrays
+
+
 def read_manifest(folder: Path) -> dict:
     path = Path(folder) / "manifest.json"
     try:

@@ -69,15 +69,15 @@ def _selection(data: PairedData, idx) -> PairedData:
     fp = data.selection_fingerprint(idx)
     if not fp:
         return data[idx]
-    folder = config.cache_dir() / "selections" / fp
-    try:
-        arrays, _ = cache.read_arrays(folder, mmap=True)
-    except cache.CacheMiss:
+    idx = np.asarray(idx)
+
+    def build():
         part = data[idx]
-        cache.write_arrays(folder, {"images": part.images.numpy(), "audio": part.audio.numpy(),
-                                    "labels": part.labels.numpy()}, {"of": data.fingerprint, "pairs": len(part)})
-        return part
-    meta = {k: v[np.asarray(idx)] for k, v in data.meta.items()}
+        return {"images": part.images.numpy(), "audio": part.audio.numpy(), "labels": part.labels.numpy()}
+
+    arrays = cache.read_or_build(config.cache_dir() / "selections" / fp, build,
+                                 {"of": data.fingerprint, "pairs": len(idx)})
+    meta = {k: v[idx] for k, v in data.meta.items()}
     return PairedData(torch.from_numpy(arrays["images"]), torch.from_numpy(arrays["audio"]),
                       torch.from_numpy(arrays["labels"]), meta, data.has_labels, data.name, fp)
 

@@ -48,17 +48,13 @@ def with_features(data: PairedData, front: MelInput, chunk: int = 1024) -> Paire
     tag = f"log-mel {settings['n_mels']} bands, hop {settings['hop']}" + (
         f", pooled to {settings['size']}" if settings["size"] else "")
     fp = hashlib.sha1(f"{data.fingerprint}|{cache.key(settings)}".encode()).hexdigest()[:16] if data.fingerprint else ""
-    feats = None
-    if fp:
-        try:
-            feats = torch.from_numpy(cache.read_arrays(_folder(fp), mmap=True)[0]["audio"])
-        except cache.CacheMiss:
-            pass
-    if feats is None:
-        device = front.norm.mean.device
-        feats = torch.cat([front.features(c.to(device).float()).cpu() for c in data.audio.split(chunk)])
-        if fp:
-            cache.write_arrays(_folder(fp), {"audio": feats.numpy()}, {"of": data.fingerprint, "front_end": settings})
+    device = front.norm.mean.device
+
+    def build():
+        return {"audio": torch.cat([front.features(c.to(device).float()).cpu() for c in data.audio.split(chunk)]).numpy()}
+
+    arrays = cache.read_or_build(_folder(fp), build, {"of": data.fingerprint, "front_end": settings}) if fp else build()
+    feats = torch.from_numpy(arrays["audio"])
     return PairedData(data.images, feats, data.labels, data.meta, data.has_labels, data.name, fp, tag)
 
 

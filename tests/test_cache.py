@@ -41,3 +41,18 @@ def test_memory_map_is_copy_on_write(entry):
     loaded["a"][:10] = -1.0  # private to this process
     again, _ = cache.read_arrays(folder)
     assert np.array_equal(again["a"], arrays["a"])
+
+
+def test_read_or_build_builds_once_then_maps_the_cached_arrays(tmp_path):
+    folder, calls = tmp_path / "entry", []
+
+    def build():
+        calls.append(1)
+        return {"x": np.arange(6, dtype=np.float32)}
+
+    first = cache.read_or_build(folder, build, {"what": "test"})
+    again = cache.read_or_build(folder, build, {"what": "test"})
+    assert len(calls) == 1 and isinstance(again["x"], np.memmap)
+    assert np.array_equal(first["x"], again["x"]) and cache.read_manifest(folder)["what"] == "test"
+    (folder / "x.npy").write_bytes(b"broken")   # a corrupt entry is built again
+    assert np.array_equal(cache.read_or_build(folder, build, {"what": "test"})["x"], first["x"]) and len(calls) == 2
