@@ -59,8 +59,23 @@ class ImageEncoder(nn.Module):
         return self
 
 
-def _conv1d(cin: int, cout: int, kernel: int, stride: int) -> list[nn.Module]:
-    return [nn.Conv1d(cin, cout, kernel, stride, bias=False), nn.BatchNorm1d(cout), nn.ReLU(inplace=True)]
+def _conv_time(cin: int, cout: int, kernel: int, stride: int) -> list[nn.Module]:
+    """Conv1d(kernel, stride)-BatchNorm1d-ReLU over time, computed on a (B, C, 1, T) map as
+    Conv2d((1, kernel), (1, stride))-BatchNorm2d-ReLU: see :class:`TimeAsWidth`."""
+    return [nn.Conv2d(cin, cout, (1, kernel), (1, stride), bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+
+
+class TimeAsWidth(nn.Module):
+    """(B, C, T) -> (B, C, 1, T) in channels-last layout: a sequence as an image one row high.
+
+    A 1-D CNN computes the same function on this view with 2-D layers of height 1, and on the
+    course CPU oneDNN's channels-last 2-D convolutions, batch norms and max pools are faster than
+    the 1-D ones (raw-audio training step, batch 128: ~50 ms instead of ~70 ms; ``MaxPool1d`` alone
+    took 8 ms of it). ``Flatten`` then reads (C, 1, T) in the same order as (C, T).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channels_last(x.unsqueeze(2))
 
 
 class SamplesToChannels(nn.Module):
@@ -93,7 +108,8 @@ class RawAudioEncoder(nn.Module):
     8 samples (-> Linear(1920, 100)): every later activation is 4x smaller, an epoch trains ~4x
     faster, and on noisy synthetic digits it was more accurate, not less. When the kernel is a
     multiple of the stride the first layer runs as :class:`SamplesToChannels` + Conv1d (the same
-    function, computed faster).
+    function, computed faster). Every Conv1d/BatchNorm1d/MaxPool1d runs as its 2-D twin on a map one
+    row high (:class:`TimeAsWidth`): again the same function, computed faster.
     """
 
     modality = "audio"
@@ -109,10 +125,12 @@ class RawAudioEncoder(nn.Module):
         self.embed_dim = embed_dim
         self.amplitude = AmplitudeNorm("rms")
         if first_stride > 1 and first_kernel % first_stride == 0:
-            first = [SamplesToChannels(first_stride), *_conv1d(first_stride, 32, first_kernel // first_stride, 1)]
+            first = [SamplesToChannels(first_stride), TimeAsWidth(),
+                     *_conv_time(first_stride, 32, first_kernel // first_stride, 1)]
         else:
-            first = _conv1d(1, 32, first_kernel, first_stride)
-        self.features = nn.Sequential(*first, nn.MaxPool1d(4), *_conv1d(32, 64, 7, 2), nn.MaxPool1d(4))
+            first = [TimeAsWidth(), *_conv_time(1, 32, first_kernel, first_stride)]
+        self.features = nn.Sequential(*first, nn.MaxPool2d((1, 4)), *_conv_time(32, 64, 7, 2), nn.MaxPool2d((1, 4)))
+        self.features.to(memory_format=torch.channels_last)
         self.head = nn.Sequential(nn.Dropout(dropout), nn.Flatten(), nn.Linear(64 * length, embed_dim))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

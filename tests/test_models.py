@@ -146,14 +146,42 @@ def test_encoders_have_embed_dim_and_course_raw_variant():
 
 def test_raw_first_layer_equals_the_strided_convolution():
     enc = models.RawAudioEncoder(first_kernel=16, first_stride=8)
-    to_channels, conv = enc.features[0], enc.features[1]
+    to_channels, to_2d, conv = enc.features[0], enc.features[1], enc.features[2]
     ref = torch.nn.Conv1d(1, 32, 16, 8, bias=False)
     with torch.no_grad():  # tap j*8 + i of the strided kernel = channel i, tap j
-        ref.weight.copy_(conv.weight.permute(0, 2, 1).reshape(32, 1, 16))
+        ref.weight.copy_(conv.weight.squeeze(2).permute(0, 2, 1).reshape(32, 1, 16))
     x = torch.randn(3, 1, 8000)
-    assert torch.allclose(conv(to_channels(x)), ref(x), atol=1e-5)
+    assert torch.allclose(conv(to_2d(to_channels(x))).squeeze(2), ref(x), atol=1e-5)
     with pytest.raises(ValueError, match="first_kernel"):
         models.RawAudioEncoder(first_kernel=9000)
+
+
+@pytest.mark.parametrize("kernel,stride", [(16, 8), (7, 2)])
+def test_raw_encoder_is_the_1d_cnn_it_describes(kernel, stride):
+    """The 2-D layers one row high compute Conv1d-BN1d-ReLU-MaxPool1d-...: same outputs and gradients."""
+    torch.manual_seed(0)
+    enc = models.RawAudioEncoder(embed_dim=16, first_kernel=kernel, first_stride=stride).train()
+    first = [torch.nn.Conv1d(1, 32, kernel, stride, bias=False)]
+    layers = [*first, torch.nn.BatchNorm1d(32), torch.nn.ReLU(), torch.nn.MaxPool1d(4),
+              torch.nn.Conv1d(32, 64, 7, 2, bias=False), torch.nn.BatchNorm1d(64), torch.nn.ReLU(),
+              torch.nn.MaxPool1d(4)]
+    ref = torch.nn.Sequential(*layers)
+    convs = [m for m in enc.features if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        w = convs[0].weight.squeeze(2)                      # (32, stride, k/stride) or (32, 1, k)
+        ref[0].weight.copy_(w.permute(0, 2, 1).reshape(32, 1, kernel) if w.shape[1] > 1 else w)
+        ref[4].weight.copy_(convs[1].weight.squeeze(2))
+    x = torch.randn(4, 1, 8000)
+    got = enc.features(enc.amplitude(x)).flatten(1)
+    want = ref(enc.amplitude(x)).flatten(1)
+    assert torch.allclose(got, want, atol=1e-4)
+    g = torch.randn_like(got)
+    got.backward(g)
+    want.backward(g)
+    for mine, theirs in ((convs[0], ref[0]), (convs[1], ref[4])):
+        a, b = mine.weight.grad.squeeze(2), theirs.weight.grad
+        a = a.permute(0, 2, 1).reshape(b.shape) if a.shape != b.shape else a
+        assert (a - b).abs().max() <= 1e-4 * b.abs().max()
 
 
 def test_image_encoder_uses_its_batch_norms():
