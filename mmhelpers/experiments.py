@@ -88,8 +88,14 @@ def seeds(quick: bool | None = None) -> tuple[int, ...]:
 
 
 def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | None = None,
-              retrain: bool | None = None, progress: bool = True, **model_kwargs):
+              retrain: bool | None = None, progress: bool = True, test_curve: bool | None = None,
+              **model_kwargs):
     """Train-or-load model ``name`` of :data:`RECIPES` on ``splits``; returns ``(model, history)``.
+
+    ``test_curve``: evaluate the test split after every epoch, as the exam's curves need. By
+    default only for the first of :data:`SEEDS`, the runs whose curves the notebooks plot; the
+    other seeds are scored on the test split once, after training (:func:`evaluate.predict`),
+    which saves a test pass per epoch. Validation is evaluated every epoch either way.
 
     For ``"late"`` pass the trained members as ``image_model=`` and ``audio_model=``; they stay
     frozen and only the fusion weights train, on the members' logits computed once. For ``"intermediate"`` and ``"gated"`` the same
@@ -114,7 +120,10 @@ def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | 
     def normalise(model):  # statistics of the training split; a cached state already holds them
         models.fit_normalisation(model, train_.images, train_.audio)
 
-    model, history = train.train_or_load(name, lambda: models.build(name, **model_kwargs), train_, val_, test_,
+    if test_curve is None:
+        test_curve = seed == SEEDS[0]
+    model, history = train.train_or_load(name, lambda: models.build(name, **model_kwargs), train_, val_,
+                                         test_ if test_curve else None,
                                          spec=spec, retrain=retrain, prepare=normalise,
                                          epochs=epochs, seed=seed, progress=progress, **recipe)
     model.cache_key = history.key

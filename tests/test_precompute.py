@@ -124,3 +124,16 @@ def _counting(forward, calls):
         calls.append(len(images))
         return forward(self, images, audio)
     return wrapped
+
+
+def test_only_the_plotted_seed_records_a_test_curve():
+    """Seeds other than the first are scored on the test split once, after training: their
+    histories have validation every epoch but no test pass per epoch."""
+    splits = experiments.Splits(*pairs(120, 0).split(0.25), pairs(40, 1))
+    first, other = experiments.SEEDS[0], experiments.SEEDS[1]
+    _, plotted = experiments.get_model("audio_mel", splits, seed=first, quick=True, progress=False)
+    _, unplotted = experiments.get_model("audio_mel", splits, seed=other, quick=True, progress=False)
+    _, asked = experiments.get_model("audio_mel", splits, seed=other, quick=True, progress=False, test_curve=True)
+    assert all("test_acc" in e for e in plotted.epochs) and all("test_acc" in e for e in asked.epochs)
+    assert all("test_acc" not in e and "val_acc" in e for e in unplotted.epochs)
+    assert unplotted.key != asked.key and not asked.loaded   # different runs, cached apart
