@@ -184,6 +184,25 @@ def test_raw_encoder_is_the_1d_cnn_it_describes(kernel, stride):
         assert (a - b).abs().max() <= 1e-4 * b.abs().max()
 
 
+def test_image_cnn_is_the_course_order_relu_then_pool():
+    """Pooling before the ReLU: the same outputs and weight gradients as the course's order."""
+    torch.manual_seed(0)
+    net = models.image_cnn().train()
+    conv1, bn1, pool1, relu1, conv2, bn2, pool2, relu2, *head = net
+    course = torch.nn.Sequential(conv1, bn1, torch.nn.ReLU(), pool1, conv2, bn2, torch.nn.ReLU(), pool2, *head)
+    x = torch.randn(6, 1, 28, 28)
+    grads = []
+    for model in (net, course):
+        torch.manual_seed(1)                      # the same dropout mask
+        out = model(x)
+        model.zero_grad()
+        out.backward(torch.ones_like(out))
+        grads.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
+    (o1, g1), (o2, g2) = grads
+    assert torch.equal(o1, o2)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g1, g2))
+
+
 def test_image_encoder_uses_its_batch_norms():
     enc = models.ImageEncoder().train()
     bns = [m for m in enc.modules() if isinstance(m, torch.nn.BatchNorm2d)]
