@@ -36,7 +36,7 @@ notebooks: setup
 	$(BIN)/python -m mmhelpers.series --out reports/executed
 
 notebooks-quick: setup
-	$(BIN)/python -m mmhelpers.series --out reports/quick --quick --jobs 2
+	$(BIN)/python -m mmhelpers.series --out reports/quick --quick
 
 readme: setup
 	$(BIN)/python -m mmhelpers.readme

@@ -210,8 +210,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the dataset, the trainer and the notebook series.")
     ap.add_argument("--quick", action="store_true", help="fast variant: quick-mode data and series only")
     ap.add_argument("--skip", nargs="*", default=[], choices=["dataset", "epochs", "series"])
-    ap.add_argument("--jobs-quick", type=int, default=2,
-                    help="notebooks at once in the quick-mode series (as make notebooks-quick)")
+    ap.add_argument("--jobs-quick", type=int, default=1,
+                    help="notebooks at once in the quick-mode series (default 1, as make notebooks-quick)")
     ap.add_argument("--jobs-full", type=int, default=1,
                     help="notebooks at once in the full-mode series (default 1, as make notebooks)")
     ap.add_argument("--_epoch", choices=["ours", "reference"], help=argparse.SUPPRESS)

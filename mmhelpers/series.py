@@ -2,9 +2,11 @@
 
 ``python -m mmhelpers.series --out reports/executed`` executes every ``notebooks/*.ipynb`` (sorted
 by name: 00, 1a..1f, 2a..2d, 3a, 3b) into ``--out``, leaving the source notebooks untouched, and
-prints the seconds per notebook. ``--quick`` sets ``MM_QUICK=1`` for the kernels; ``--jobs 2``
-runs two notebooks at once (see :data:`NEEDS` and :func:`mmhelpers.config.threads`). The embedded
-dataset is built first, once.
+prints the seconds per notebook. ``--quick`` sets ``MM_QUICK=1`` for the kernels. One notebook
+runs at a time, and the next one's kernel starts (and imports its libraries) while it runs
+(:class:`Kernel`): on two cores that beat running two notebooks at once (quick series 104 s
+against 119 s with ``--jobs 2``, 23:16, same cache state). ``--jobs 2`` is still there (see
+:data:`NEEDS` and :func:`mmhelpers.config.threads`). The embedded dataset is built first, once.
 """
 
 from __future__ import annotations
@@ -27,13 +29,48 @@ def notebook_paths(folder: Path | None = None) -> list[Path]:
     return paths
 
 
-def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int = 7200) -> float:
-    """Execute one notebook in a fresh kernel into ``out_dir``; return the wall seconds."""
+#: imported by a kernel started ahead of its notebook (:class:`Kernel`): the libraries every
+#: notebook's opening cell imports anyway, so importing them early changes nothing but the waiting
+PRELOAD = "import numpy, pandas, torch, matplotlib.pyplot, seaborn, sklearn.metrics, IPython.display"
+
+
+class Kernel:
+    """A fresh kernel, started now for a notebook that runs later.
+
+    Starting a kernel and importing torch, pandas and seaborn into it takes ~8 s, mostly on one
+    core. The series starts the next notebook's kernel while the current notebook runs, so that
+    time overlaps with work instead of adding to it. The kernel holds no notebook state: nothing
+    but :data:`PRELOAD` has run in it, silently (no output, no execution count).
+    """
+
+    def __init__(self, cwd: Path, quick: bool | None = None):
+        from jupyter_client.manager import KernelManager
+
+        env = dict(os.environ)
+        if quick is not None:
+            env["MM_QUICK"] = "1" if quick else "0"
+        self.km = KernelManager(kernel_name="python3")
+        self.km.start_kernel(cwd=str(cwd), env=env)
+        self._kc = self.km.blocking_client()
+        self._kc.start_channels()
+        self._kc.execute(PRELOAD, silent=True, store_history=False)   # queued; runs as soon as it is up
+
+    def shutdown(self) -> None:
+        self._kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+
+def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int = 7200,
+            kernel: Kernel | None = None) -> float:
+    """Execute one notebook in a fresh kernel into ``out_dir``; return the wall seconds.
+    ``kernel``: one started ahead for it (:class:`Kernel`), shut down here; else a new one."""
     import nbformat
     from nbclient import NotebookClient
 
     out_dir = Path(out_dir)
     if out_dir.resolve() == path.parent.resolve():
+        if kernel is not None:
+            kernel.shutdown()
         raise ValueError(f"execute: --out {out_dir} is the notebooks' own folder; refusing to overwrite sources")
     nb = nbformat.read(path, as_version=4)
     env_quick = os.environ.get("MM_QUICK")
@@ -41,9 +78,11 @@ def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int =
         os.environ["MM_QUICK"] = "1" if quick else "0"
     t0 = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel.km if kernel else None,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
+        if kernel is not None:
+            kernel.shutdown()
         if quick is not None:
             os.environ.pop("MM_QUICK") if env_quick is None else os.environ.__setitem__("MM_QUICK", env_quick)
     seconds = time.perf_counter() - t0
@@ -90,10 +129,22 @@ def run(out_dir: Path, quick: bool | None = None, only: list[str] | None = None,
     t0 = time.perf_counter()
     times = {"dataset": prepare_data(quick, verbose)}
     if jobs <= 1:
-        for path in selected:
+        kernel = Kernel(selected[0].parent, quick) if selected else None
+        for i, path in enumerate(selected):
             if verbose:
                 print(f"running {path.name} ...", end=" ", flush=True)
-            times[path.name] = execute(path, out_dir, quick)
+            this, kernel = kernel, None
+            try:   # the next notebook's kernel starts while this one runs
+                kernel = Kernel(selected[i + 1].parent, quick) if i + 1 < len(selected) else None
+            except BaseException:
+                this.shutdown()
+                raise
+            try:
+                times[path.name] = execute(path, out_dir, quick, kernel=this)
+            except BaseException:
+                if kernel is not None:
+                    kernel.shutdown()
+                raise
             if verbose:
                 print(f"{times[path.name]:.1f} s", flush=True)
     else:
