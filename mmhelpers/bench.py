@@ -7,7 +7,9 @@ Measures, each in a fresh subprocess so that caches, allocator settings and peak
 * seconds per training epoch (a training pass, then validation and test loss and accuracy, as
   the exam records them) of our trainer against a tutorial-style reference loop (a per-item
   ``Dataset`` + ``DataLoader``, glibc's default allocator) on the same fusion model and data,
-  giving ``train_epoch_speedup`` = reference / ours;
+  giving ``train_epoch_speedup`` = reference / ours (intermediate fusion: 1e's model); and the
+  same for 1f's late fusion, whose frozen members our trainer runs once per split instead of in
+  every batch (``late_train_epoch_speedup``, with that one-off cost apart);
 * the whole notebook series' wall time: in quick mode always; without ``--quick`` also in full
   mode with a cold and then a warm model cache.
 
@@ -119,10 +121,12 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
 
     from . import experiments, models, precompute, train
 
-    if kind == "ours":
+    if kind.startswith("ours"):
         config.tune_allocator()
     splits = experiments.load_splits(quick=quick)
     config.seed_everything(0)
+    if kind.endswith("late"):
+        return _late_epoch_child(kind, splits, epochs)
     model = models.build("intermediate")
     if kind == "ours":
         # unidentified copies of the splits: features computed here (timed), not read from a cache
@@ -134,6 +138,13 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
         return {"seconds_per_epoch": min(e["seconds"] for e in history.epochs), "pairs": len(splits.train),
                 "precompute_s": precompute_s, "features": tr.features}
     models.fit_normalisation(model, splits.train.images, splits.train.audio)
+    return _reference_epochs(model, splits, epochs, lr=1e-3)
+
+
+def _reference_epochs(model, splits, epochs: int, lr: float) -> dict:
+    """The tutorial-style loop: per-item ``Dataset``, ``DataLoader`` (batch 64), ``no_grad`` evaluation."""
+    import torch
+    import torch.nn.functional as F
 
     class PerItem(torch.utils.data.Dataset):
         def __init__(self, data):
@@ -147,7 +158,7 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
 
     loader = torch.utils.data.DataLoader(PerItem(splits.train), batch_size=64, shuffle=True)
     evals = [torch.utils.data.DataLoader(PerItem(d), batch_size=64) for d in (splits.val, splits.test)]
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     times = []
     for _ in range(epochs):
         t0 = time.perf_counter()
@@ -169,6 +180,36 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
     return {"seconds_per_epoch": min(times), "pairs": len(splits.train)}
 
 
+def _late_epoch_child(kind: str, splits, epochs: int) -> dict:
+    """1f's late fusion (two frozen members, two trainable weights). ``reference_late``: the
+    tutorial loop, which runs both member networks in every batch. ``ours_late``: what
+    :func:`mmhelpers.experiments.get_model` does, the members' logits computed once per split
+    (timed apart, ``precompute_s``), then :func:`train.fit` on them. Untrained members: the
+    timing does not depend on their weights."""
+    import torch
+
+    from . import evaluate, fusion, models, train
+    from .data import PairedData
+    from .experiments import RECIPES
+
+    members = [models.build(n) for n in ("image", "audio_mel")]
+    for m in members:
+        models.fit_normalisation(m, splits.train.images, splits.train.audio)
+    late = models.build("late", image_model=members[0], audio_model=members[1], freeze_members=True)
+    lr, batch_size = RECIPES["late"]["lr"], RECIPES["late"]["batch_size"]
+    if kind == "reference_late":
+        return _reference_epochs(late, splits, epochs, lr=lr)
+    t0 = time.perf_counter()
+    unidentified = [dataclasses.replace(d, fingerprint="") for d in splits]   # computed here, not read from a cache
+    logits = [PairedData(*(torch.from_numpy(evaluate.predict(m, d).logits) for m in members), d.labels, d.meta,
+                         features="member logits") for d in unidentified]
+    precompute_s = time.perf_counter() - t0
+    history = train.fit(fusion.FuseLogits(late), *logits, epochs=epochs, batch_size=batch_size, lr=lr,
+                        progress=False)
+    return {"seconds_per_epoch": min(e["seconds"] for e in history.epochs), "pairs": len(splits.train),
+            "precompute_s": precompute_s}
+
+
 # ----------------------------------------------------------------------------- parts
 
 def bench_dataset(quick: bool) -> dict:
@@ -187,14 +228,19 @@ def bench_dataset(quick: bool) -> dict:
 def bench_epochs(quick: bool) -> dict:
     epochs = "1" if quick else "2"
     res = {}
-    for kind in ("reference", "ours"):
+    for kind in ("reference", "ours", "reference_late", "ours_late"):
         _, out = _run(["-m", "mmhelpers.bench", "--_epoch", kind, "--_epochs", epochs] + (["--quick"] if quick else []),
                       _env(None, quick, allocator=(kind == "ours")))
         res[kind] = json.loads(out.strip().splitlines()[-1])
     ref, ours = res["reference"]["seconds_per_epoch"], res["ours"]["seconds_per_epoch"]
+    ref_late, ours_late = res["reference_late"]["seconds_per_epoch"], res["ours_late"]["seconds_per_epoch"]
     return {"epoch_s_reference": round(ref, 2), "epoch_s_ours": round(ours, 2),
             "train_epoch_speedup": round(ref / ours, 2),
-            "epoch_ours_precompute_s": round(res["ours"]["precompute_s"], 2)}
+            "epoch_ours_precompute_s": round(res["ours"]["precompute_s"], 2),
+            # 1f's late fusion: its frozen members' logits computed once instead of in every batch
+            "late_epoch_s_reference": round(ref_late, 2), "late_epoch_s_ours": round(ours_late, 3),
+            "late_train_epoch_speedup": round(ref_late / ours_late, 1),
+            "late_epoch_ours_precompute_s": round(res["ours_late"]["precompute_s"], 2)}
 
 
 def bench_series(quick: bool, cache: Path, label: str, jobs: int = 1) -> dict:
@@ -214,7 +260,7 @@ def main(argv=None) -> int:
                     help="notebooks at once in the quick-mode series (default 1, as make notebooks-quick)")
     ap.add_argument("--jobs-full", type=int, default=1,
                     help="notebooks at once in the full-mode series (default 1, as make notebooks)")
-    ap.add_argument("--_epoch", choices=["ours", "reference"], help=argparse.SUPPRESS)
+    ap.add_argument("--_epoch", choices=["ours", "reference", "ours_late", "reference_late"], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._epoch:
