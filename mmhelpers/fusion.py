@@ -18,7 +18,7 @@ from torch import nn
 
 from .features import channels_last
 from .inputs import ImageInput, MelInput
-from .models import image_cnn
+from .encoders import image_cnn
 
 COMBINES = ("logits", "probs")
 WEIGHTINGS = ("learned", "fixed")

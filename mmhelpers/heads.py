@@ -111,6 +111,6 @@ def frozen_head(kind: str, image_model, audio_model, splits, modality_dropout: f
     else:
         emb = embeddings() if embeddings else split_embeddings(image_model, audio_model, splits)
         _fit_head(head, emb["train"], splits.train.labels, emb["val"], splits.val.labels, seed=seed, **HEAD_FIT)
-        train._save_atomic(path, head.state_dict())
+        train.save_atomic(path, head.state_dict())
     head.image_encoder, head.audio_encoder = FrozenEncoder(enc_i), FrozenEncoder(enc_a)
     return head.to(config.device()).eval()

@@ -177,12 +177,12 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
     history = fit(model, train, val, test, name=name, **fit_kwargs)
     history.key = path.stem
     if cacheable:
-        _save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+        save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
                             "history": asdict(history), "spec": spec})
     return model, history
 
 
-def _save_atomic(path: Path, obj) -> None:
+def save_atomic(path: Path, obj) -> None:
     """``torch.save(obj)`` to ``path`` atomically (:func:`mmhelpers.cache.write_atomic`)."""
     buf = io.BytesIO()
     torch.save(obj, buf)
