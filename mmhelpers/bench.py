@@ -129,9 +129,8 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
         return _late_epoch_child(kind, splits, epochs)
     model = models.build("intermediate")
     if kind == "ours":
-        # unidentified copies of the splits: features computed here (timed), not read from a cache
         t0 = time.perf_counter()
-        tr, va, te = precompute.for_model(model, *(dataclasses.replace(d, fingerprint="") for d in splits))
+        tr, va, te = precompute.for_model(model, *_unidentified(splits))
         precompute_s = time.perf_counter() - t0
         models.fit_normalisation(model, tr.images, tr.audio)
         history = train.fit(model, tr, va, te, epochs=epochs, batch_size=128, lr=1e-3, progress=False)
@@ -139,6 +138,12 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
                 "precompute_s": precompute_s, "features": tr.features}
     models.fit_normalisation(model, splits.train.images, splits.train.audio)
     return _reference_epochs(model, splits, epochs, lr=1e-3)
+
+
+def _unidentified(splits) -> list:
+    """Copies of the splits without fingerprints: what is precomputed from them is computed (and
+    timed) in this process, never read from a cache or stored."""
+    return [dataclasses.replace(d, fingerprint="") for d in splits]
 
 
 def _reference_epochs(model, splits, epochs: int, lr: float) -> dict:
@@ -186,11 +191,8 @@ def _late_epoch_child(kind: str, splits, epochs: int) -> dict:
     :func:`mmhelpers.experiments.get_model` does, the members' logits computed once per split
     (timed apart, ``precompute_s``), then :func:`train.fit` on them. Untrained members: the
     timing does not depend on their weights."""
-    import torch
-
-    from . import evaluate, fusion, models, train
-    from .data import PairedData
-    from .experiments import RECIPES
+    from . import fusion, models, train
+    from .experiments import RECIPES, member_logits
 
     members = [models.build(n) for n in ("image", "audio_mel")]
     for m in members:
@@ -200,9 +202,7 @@ def _late_epoch_child(kind: str, splits, epochs: int) -> dict:
     if kind == "reference_late":
         return _reference_epochs(late, splits, epochs, lr=lr)
     t0 = time.perf_counter()
-    unidentified = [dataclasses.replace(d, fingerprint="") for d in splits]   # computed here, not read from a cache
-    logits = [PairedData(*(torch.from_numpy(evaluate.predict(m, d).logits) for m in members), d.labels, d.meta,
-                         features="member logits") for d in unidentified]
+    logits = [member_logits(late, d) for d in _unidentified(splits)]
     precompute_s = time.perf_counter() - t0
     history = train.fit(fusion.FuseLogits(late), *logits, epochs=epochs, batch_size=batch_size, lr=lr,
                         progress=False)

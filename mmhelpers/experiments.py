@@ -130,22 +130,26 @@ def get_model(name: str, splits: Splits, seed: int = config.SEED, quick: bool | 
     return model, history
 
 
-def _late_on_logits(splits, spec, model_kwargs, retrain, epochs, seed, progress, recipe):
-    """Late fusion of two frozen, trained members: their logits on each split are computed once
-    (and stored, :func:`evaluate.predict`), then only the fusion weights train on them."""
+def member_logits(late, data: PairedData) -> PairedData:
+    """The pairs of ``data`` seen by a late fusion's frozen members: their logits in place of the
+    images and the audio (computed once, and stored, by :func:`evaluate.predict`), the input of
+    :class:`fusion.FuseLogits`. Identified when ``data`` and both members are."""
     from .evaluate import predict
     from .memo import model_fingerprint
 
+    pair = (late.image_model, late.audio_model)
+    members = [model_fingerprint(m) for m in pair]
+    li, la = (torch.from_numpy(predict(m, data).logits) for m in pair)
+    fp = cache.key({"logits_of": data.fingerprint, "members": members}) if data.fingerprint and all(members) else ""
+    return PairedData(li, la, data.labels, data.meta, data.has_labels, data.name, fp, "member logits")
+
+
+def _late_on_logits(splits, spec, model_kwargs, retrain, epochs, seed, progress, recipe):
+    """Late fusion of two frozen, trained members: their logits on each split are computed once
+    (:func:`member_logits`), then only the fusion weights train on them."""
     late = models.build("late", **model_kwargs)
-    members = [model_fingerprint(m) for m in (late.image_model, late.audio_model)]
-
-    def logits(data: PairedData) -> PairedData:
-        li, la = (torch.from_numpy(predict(m, data).logits) for m in (late.image_model, late.audio_model))
-        fp = cache.key({"logits_of": data.fingerprint, "members": members}) if data.fingerprint and all(members) else ""
-        return PairedData(li, la, data.labels, data.meta, data.has_labels, data.name, fp, "member logits")
-
     wrapper = fusion.FuseLogits(late)
-    _, history = train.train_or_load("late", lambda: wrapper, *(logits(d) for d in splits), spec=spec,
+    _, history = train.train_or_load("late", lambda: wrapper, *(member_logits(late, d) for d in splits), spec=spec,
                                      retrain=retrain, epochs=epochs, seed=seed, progress=progress, **recipe)
     late.cache_key = history.key
     return late.eval(), history
