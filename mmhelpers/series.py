@@ -35,7 +35,7 @@ PRELOAD = "import numpy, pandas, torch, matplotlib.pyplot, seaborn, sklearn.metr
 
 
 class Kernel:
-    """A fresh kernel, started now for a notebook that runs later.
+    """A fresh kernel for one notebook, started now (by the series: while the previous notebook runs).
 
     Starting a kernel and importing torch, pandas and seaborn into it takes ~8 s, mostly on one
     core. The series starts the next notebook's kernel while the current notebook runs, so that
@@ -63,28 +63,23 @@ class Kernel:
 def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int = 7200,
             kernel: Kernel | None = None) -> float:
     """Execute one notebook in a fresh kernel into ``out_dir``; return the wall seconds.
-    ``kernel``: one started ahead for it (:class:`Kernel`), shut down here; else a new one."""
+    ``kernel``: one started ahead for it (:class:`Kernel`, which already carries ``quick``), else
+    one is started here. Either way it is shut down here."""
     import nbformat
     from nbclient import NotebookClient
 
     out_dir = Path(out_dir)
-    if out_dir.resolve() == path.parent.resolve():
-        if kernel is not None:
-            kernel.shutdown()
-        raise ValueError(f"execute: --out {out_dir} is the notebooks' own folder; refusing to overwrite sources")
-    nb = nbformat.read(path, as_version=4)
-    env_quick = os.environ.get("MM_QUICK")
-    if quick is not None:
-        os.environ["MM_QUICK"] = "1" if quick else "0"
     t0 = time.perf_counter()
     try:
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel.km if kernel else None,
+        if out_dir.resolve() == path.parent.resolve():
+            raise ValueError(f"execute: --out {out_dir} is the notebooks' own folder; refusing to overwrite sources")
+        nb = nbformat.read(path, as_version=4)
+        kernel = kernel or Kernel(path.parent, quick)
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", km=kernel.km,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
     finally:
         if kernel is not None:
             kernel.shutdown()
-        if quick is not None:
-            os.environ.pop("MM_QUICK") if env_quick is None else os.environ.__setitem__("MM_QUICK", env_quick)
     seconds = time.perf_counter() - t0
     out_dir.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, out_dir / path.name)

@@ -111,3 +111,11 @@ def test_a_failing_notebook_stops_the_serial_run_and_its_spare_kernel(tmp_path, 
         series.run(tmp_path / "out", quick=True, verbose=False)
     assert not (tmp_path / "out" / "1b_never.ipynb").exists()
     assert not _kernels()
+
+
+def test_execute_refuses_to_write_into_the_notebooks_folder(tmp_path):
+    path = _nb(tmp_path, "1a_x.ipynb", "1 + 1")
+    before = path.read_bytes()
+    with pytest.raises(ValueError, match="refusing to overwrite sources"):
+        series.execute(path, tmp_path)
+    assert path.read_bytes() == before and not _kernels()
