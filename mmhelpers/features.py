@@ -1,5 +1,6 @@
-"""From raw inputs to network inputs: amplitude normalisation, log-mel spectrograms,
-standardisation with training statistics, and the per-modality input stages the models share.
+"""From raw inputs to network inputs: amplitude normalisation, log-mel spectrograms and
+standardisation with training statistics. The per-modality input stages built from them are in
+:mod:`mmhelpers.inputs`.
 
 torchaudio is not used (it is not installed here); the mel filterbank is built with NumPy once,
 in the constructor, and stored as a buffer so that it moves with ``.to(device)`` and is saved in

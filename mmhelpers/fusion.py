@@ -16,9 +16,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .encoders import image_cnn
 from .features import channels_last
 from .inputs import ImageInput, MelInput
-from .encoders import image_cnn
 
 COMBINES = ("logits", "probs")
 WEIGHTINGS = ("learned", "fixed")

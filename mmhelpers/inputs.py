@@ -15,7 +15,6 @@ from torch import nn
 from .features import IMAGE_SIZE, N_SAMPLES, AmplitudeNorm, LogMel, Standardize, pool_to
 
 
-
 def _check_images(x, who: str) -> torch.Tensor:
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or tuple(x.shape[2:]) != (IMAGE_SIZE, IMAGE_SIZE):
         got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__

@@ -178,7 +178,7 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
     history.key = path.stem
     if cacheable:
         save_atomic(path, {"state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
-                            "history": asdict(history), "spec": spec})
+                           "history": asdict(history), "spec": spec})
     return model, history
 
 
