@@ -14,6 +14,8 @@ time share one copy. Data without a fingerprint gets its features computed, neve
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from . import cache, config
@@ -45,7 +47,7 @@ def with_features(data: PairedData, front: MelInput, chunk: int = 1024) -> Paire
     settings = dict(front.config, version=FEATURES_VERSION)
     tag = f"log-mel {settings['n_mels']} bands, hop {settings['hop']}" + (
         f", pooled to {settings['size']}" if settings["size"] else "")
-    fp = cache.key({"features_of": data.fingerprint, "front_end": settings}) if data.fingerprint else ""
+    fp = hashlib.sha1(f"{data.fingerprint}|{cache.key(settings)}".encode()).hexdigest()[:16] if data.fingerprint else ""
     device = front.norm.mean.device
 
     def build():
