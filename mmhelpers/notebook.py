@@ -53,8 +53,10 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
 
         torch.set_num_threads(threads)
     sns.set_theme(context="notebook", style="whitegrid", palette="deep")
+    # pdf.fonttype 3 (matplotlib's default): glyphs drawn as vector outlines. Type 42 (whole
+    # TrueType fonts, easier to edit in a vector editor) spent ~0.35 s per figure subsetting the fonts
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": False,
-                         "axes.titleweight": "bold", "pdf.fonttype": 42})
+                         "axes.titleweight": "bold", "pdf.fonttype": 3})
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
 

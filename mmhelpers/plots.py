@@ -24,12 +24,23 @@ def savefig(fig, name: str, quick: bool | None = None) -> Path:
     out = config.figures_dir(quick)
     out.mkdir(parents=True, exist_ok=True)
     png, pdf = out / f"{name}.png", out / f"{name}.pdf"
-    fig.savefig(png, bbox_inches="tight", dpi=SAVE_DPI)
-    fig.savefig(pdf, bbox_inches="tight", metadata={"CreationDate": None})  # same figure, same bytes
+    bbox = _tight_bbox(fig)
+    fig.savefig(png, bbox_inches=bbox, dpi=SAVE_DPI)
+    fig.savefig(pdf, bbox_inches=bbox, metadata={"CreationDate": None})  # same figure, same bytes
     if "inline" in plt.get_backend():
         _show_saved(png, pdf if not config.is_quick(quick) else None)
         plt.close(fig)
     return png
+
+
+def _tight_bbox(fig):
+    """The figure's tight bounding box (inches, with matplotlib's padding), found once for both
+    files. ``bbox_inches="tight"`` would lay the figure out again for each format: one draw more
+    per file (a warm run of the series spent a tenth of its time on it)."""
+    if not hasattr(fig.canvas, "get_renderer"):  # a canvas without its own renderer: let matplotlib do it
+        return "tight"
+    fig.draw_without_rendering()  # layout engines (tight, constrained) run on draw
+    return fig.get_tightbbox(fig.canvas.get_renderer()).padded(plt.rcParams["savefig.pad_inches"])
 
 
 #: resolution of the saved PNGs; notebooks show them at the screen's 100 dpi (sharp on high-DPI screens)
