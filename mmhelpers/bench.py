@@ -7,9 +7,11 @@ Measures, each in a fresh subprocess so that caches, allocator settings and peak
 * seconds per training epoch (a training pass, then validation and test loss and accuracy, as
   the exam records them) of our trainer against a tutorial-style reference loop (a per-item
   ``Dataset`` + ``DataLoader``, glibc's default allocator) on the same fusion model and data,
-  giving ``train_epoch_speedup`` = reference / ours (intermediate fusion: 1e's model); and the
-  same for 1f's late fusion, whose frozen members our trainer runs once per split instead of in
-  every batch (``late_train_epoch_speedup``, with that one-off cost apart);
+  giving ``train_epoch_speedup`` = reference / ours for 1e's intermediate fusion as the series
+  trains it: a head on the frozen encoders of the unimodal models, whose outputs our trainer
+  computes once per split (that one-off cost reported apart) instead of in every batch. The same
+  for 1f's late fusion (``late_*``), and for the intermediate-fusion network trained from scratch,
+  every weight (``end_to_end_*``: the trainer's own speed, with log-mel features precomputed);
 * the whole notebook series' wall time: in quick mode always; without ``--quick`` also in full
   mode with a cold and then a warm model cache.
 
@@ -106,8 +108,10 @@ def _env(cache: Path | None, quick: bool, allocator: bool = True) -> dict:
 # ----------------------------------------------------------------------------- epoch timing (child)
 
 def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
-    """In a child process: seconds per epoch of training the fusion model, as the exam's loop does
+    """In a child process: seconds per epoch of training a fusion model, as the exam's loop does
     it: one pass of training, then loss and accuracy on the validation and the test split.
+    ``*_intermediate`` and ``*_late``: :func:`_frozen_epoch_child`. Otherwise the intermediate-fusion
+    network from scratch, every weight training:
 
     ``ours``: :func:`mmhelpers.train.fit` (batches sliced from preloaded tensors, batch 128,
     inference mode and batch 1024 for evaluation, the allocator fix, log-mel features computed
@@ -125,8 +129,8 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
         config.tune_allocator()
     splits = experiments.load_splits(quick=quick)
     config.seed_everything(0)
-    if kind.endswith("late"):
-        return _late_epoch_child(kind, splits, epochs)
+    if kind.endswith(("_intermediate", "_late")):
+        return _frozen_epoch_child(kind, splits, epochs)
     model = models.build("intermediate")
     if kind == "ours":
         t0 = time.perf_counter()
@@ -185,26 +189,27 @@ def _reference_epochs(model, splits, epochs: int, lr: float) -> dict:
     return {"seconds_per_epoch": min(times), "pairs": len(splits.train)}
 
 
-def _late_epoch_child(kind: str, splits, epochs: int) -> dict:
-    """1f's late fusion (two frozen members, two trainable weights). ``reference_late``: the
-    tutorial loop, which runs both member networks in every batch. ``ours_late``: what
-    :func:`mmhelpers.experiments.get_model` does, the members' logits computed once per split
-    (timed apart, ``precompute_s``), then :func:`train.fit` on them. Untrained members: the
-    timing does not depend on their weights."""
+def _frozen_epoch_child(kind: str, splits, epochs: int) -> dict:
+    """A fusion of two frozen members, as 1e (``*_intermediate``) and 1f (``*_late``) train it:
+    only the fusion's own weights train. ``reference_*``: the tutorial loop, which runs both
+    member networks in every batch. ``ours_*``: what :func:`mmhelpers.experiments.get_model`
+    does, the members' outputs computed once per split (timed apart, ``precompute_s``), then
+    :func:`train.fit` on them. Untrained members: the timing does not depend on their weights."""
     from . import fusion, models, train
-    from .experiments import RECIPES, member_logits
+    from .experiments import RECIPES, member_outputs
 
+    name = kind.split("_", 1)[1]
     members = [models.build(n) for n in ("image", "audio_mel")]
     for m in members:
         models.fit_normalisation(m, splits.train.images, splits.train.audio)
-    late = models.build("late", image_model=members[0], audio_model=members[1], freeze_members=True)
-    lr, batch_size = RECIPES["late"]["lr"], RECIPES["late"]["batch_size"]
-    if kind == "reference_late":
-        return _reference_epochs(late, splits, epochs, lr=lr)
+    model = models.build(name, image_model=members[0], audio_model=members[1], freeze_members=True)
+    lr, batch_size = RECIPES[name]["lr"], RECIPES[name]["batch_size"]
+    if kind.startswith("reference"):
+        return _reference_epochs(model, splits, epochs, lr=lr)
     t0 = time.perf_counter()
-    logits = [member_logits(late, d) for d in _unidentified(splits)]
+    outputs = [member_outputs(model, d) for d in _unidentified(splits)]
     precompute_s = time.perf_counter() - t0
-    history = train.fit(fusion.FuseLogits(late), *logits, epochs=epochs, batch_size=batch_size, lr=lr,
+    history = train.fit(fusion.FuseOutputs(model), *outputs, epochs=epochs, batch_size=batch_size, lr=lr,
                         progress=False)
     return {"seconds_per_epoch": min(e["seconds"] for e in history.epochs), "pairs": len(splits.train),
             "precompute_s": precompute_s}
@@ -231,7 +236,7 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     process per kind, run one after the other, turned that drift into the ratio (1.46, 1.39 and
     1.10 in three runs within 5 minutes, 23:30-23:55)."""
     epochs = "1" if quick else "2"
-    kinds = ("reference", "ours", "reference_late", "ours_late")
+    kinds = [f"{side}{what}" for what in ("_intermediate", "", "_late") for side in ("reference", "ours")]
     res = {kind: [] for kind in kinds}
     for _ in range(rounds):
         for kind in kinds:
@@ -239,15 +244,15 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
                           _env(None, quick, allocator=kind.startswith("ours")))
             res[kind].append(json.loads(out.strip().splitlines()[-1]))
     best = {kind: min(r["seconds_per_epoch"] for r in runs) for kind, runs in res.items()}
-    ref, ours, ref_late, ours_late = (best[k] for k in kinds)
-    return {"epoch_s_reference": round(ref, 2), "epoch_s_ours": round(ours, 2),
-            "train_epoch_speedup": round(ref / ours, 2),
-            "epoch_s_by_round": {k: [round(r["seconds_per_epoch"], 3) for r in runs] for k, runs in res.items()},
-            "epoch_ours_precompute_s": round(min(r["precompute_s"] for r in res["ours"]), 2),
-            # 1f's late fusion: its frozen members' logits computed once instead of in every batch
-            "late_epoch_s_reference": round(ref_late, 2), "late_epoch_s_ours": round(ours_late, 3),
-            "late_train_epoch_speedup": round(ref_late / ours_late, 1),
-            "late_epoch_ours_precompute_s": round(min(r["precompute_s"] for r in res["ours_late"]), 2)}
+    out = {"epoch_s_by_round": {k: [round(r["seconds_per_epoch"], 3) for r in runs] for k, runs in res.items()}}
+    # train_epoch_speedup: 1e's fusion model as the series trains it (a head on frozen encoders);
+    # end_to_end_*: the same architecture trained from scratch, every weight (the trainer alone)
+    for what, label in (("_intermediate", ""), ("", "end_to_end_"), ("_late", "late_")):
+        ref, ours = best[f"reference{what}"], best[f"ours{what}"]
+        out.update({f"{label}epoch_s_reference": round(ref, 3), f"{label}epoch_s_ours": round(ours, 3),
+                    f"{label}train_epoch_speedup": round(ref / ours, 2),
+                    f"{label}epoch_ours_precompute_s": round(min(r["precompute_s"] for r in res[f"ours{what}"]), 2)})
+    return out
 
 
 def bench_series(quick: bool, cache: Path, label: str, jobs: int = 1) -> dict:
@@ -267,7 +272,8 @@ def main(argv=None) -> int:
                     help="notebooks at once in the quick-mode series (default 1, as make notebooks-quick)")
     ap.add_argument("--jobs-full", type=int, default=1,
                     help="notebooks at once in the full-mode series (default 1, as make notebooks)")
-    ap.add_argument("--_epoch", choices=["ours", "reference", "ours_late", "reference_late"], help=argparse.SUPPRESS)
+    ap.add_argument("--_epoch", choices=[f"{side}{what}" for what in ("", "_intermediate", "_late")
+                                         for side in ("ours", "reference")], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args._epoch:

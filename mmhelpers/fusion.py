@@ -8,6 +8,10 @@
 All take ``(images, audio)``, return logits (B, n_classes), and have ``embed(images, audio)``
 (the input of the final linear layer; LateFusion has none, see there). Every weight is a
 registered module or ``nn.Parameter``, so ``model.parameters()`` hands all of them to the optimiser.
+
+The three that fuse trained unimodal models can keep them frozen (``freeze_members=True``) and
+then ``fuse`` what the members output (embeddings, or logits for LateFusion). Frozen members give
+the same outputs every epoch, so :class:`FuseOutputs` trains the fusion on outputs computed once.
 """
 
 from __future__ import annotations
@@ -45,10 +49,32 @@ def modality_dropout_mask(batch: int, p: float, device=None, generator=None) -> 
     return keep
 
 
-class _TwoEncoders(nn.Module):
-    """Shared plumbing: two encoders and per-sample modality dropout on their embeddings."""
+class FrozenEncoder(nn.Module):
+    """A trained encoder that never trains again: no gradients, always in eval mode."""
 
-    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, modality_dropout: float):
+    def __init__(self, encoder: nn.Module):
+        super().__init__()
+        self.encoder, self.embed_dim = encoder, encoder.embed_dim
+        self.modality = getattr(encoder, "modality", None)
+        for p in encoder.parameters():
+            p.requires_grad_(False)
+        self.train(False)
+
+    def train(self, mode: bool = True) -> "FrozenEncoder":
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(self, x):
+        return self.encoder(x)
+
+
+class _TwoEncoders(nn.Module):
+    """Shared plumbing: two encoders and per-sample modality dropout on their embeddings.
+    ``freeze_members=True``: both encoders become :class:`FrozenEncoder` (only the head trains)."""
+
+    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, modality_dropout: float,
+                 freeze_members: bool = False):
         super().__init__()
         for name, enc, modality in (("image_encoder", image_encoder, "image"),
                                     ("audio_encoder", audio_encoder, "audio")):
@@ -57,14 +83,21 @@ class _TwoEncoders(nn.Module):
             if getattr(enc, "modality", modality) != modality:
                 raise ValueError(f"{type(self).__name__}: {name} is a {enc.modality} encoder "
                                  f"({type(enc).__name__}); were the two encoders swapped?")
+        if freeze_members:
+            image_encoder, audio_encoder = (e if isinstance(e, FrozenEncoder) else FrozenEncoder(e)
+                                            for e in (image_encoder, audio_encoder))
         self.image_encoder, self.audio_encoder = image_encoder, audio_encoder
+        self.freeze_members = freeze_members
         self.modality_dropout = _check_p(modality_dropout, "modality_dropout")
         self.last_keep = None
 
-    def _embeddings(self, images, audio, drop: bool = True):
-        """Both embeddings; in training mode (and ``drop``) zero one per dropped sample.
-        The mask used is kept in ``self.last_keep`` ((B, 2), 1 = kept)."""
-        e_img, e_aud = self.image_encoder(images), self.audio_encoder(audio)
+    def member_outputs(self, images, audio) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`fuse` takes: the two embeddings."""
+        return self.image_encoder(images), self.audio_encoder(audio)
+
+    def _drop(self, e_img, e_aud, drop: bool = True):
+        """In training mode (and ``drop``) zero one embedding per dropped sample. The mask used
+        is kept in ``self.last_keep`` ((B, 2), 1 = kept)."""
         if drop and self.training and self.modality_dropout > 0:
             keep = modality_dropout_mask(len(e_img), self.modality_dropout, e_img.device)
             e_img, e_aud = e_img * keep[:, :1], e_aud * keep[:, 1:]
@@ -72,6 +105,9 @@ class _TwoEncoders(nn.Module):
         else:
             self.last_keep = torch.ones(len(e_img), 2, device=e_img.device)
         return e_img, e_aud
+
+    def forward(self, images, audio) -> torch.Tensor:
+        return self.fuse(*self.member_outputs(images, audio))
 
 
 class IntermediateFusion(_TwoEncoders):
@@ -85,19 +121,24 @@ class IntermediateFusion(_TwoEncoders):
     """
 
     def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, hidden: int = 128,
-                 dropout: float = 0.3, modality_dropout: float = 0.0, n_classes: int = 10):
-        super().__init__(image_encoder, audio_encoder, modality_dropout)
+                 dropout: float = 0.3, modality_dropout: float = 0.0, freeze_members: bool = False,
+                 n_classes: int = 10):
+        super().__init__(image_encoder, audio_encoder, modality_dropout, freeze_members)
         self.embed_dim = hidden
         self.hidden = nn.Sequential(nn.Linear(image_encoder.embed_dim + audio_encoder.embed_dim, hidden),
                                     nn.ReLU(inplace=True))
         self.dropout = nn.Dropout(_check_p(dropout, "dropout"))
         self.classifier = nn.Linear(hidden, n_classes)
 
-    def embed(self, images, audio) -> torch.Tensor:
-        return self.hidden(torch.cat(self._embeddings(images, audio), dim=1))
+    def _hidden(self, e_img, e_aud) -> torch.Tensor:
+        return self.hidden(torch.cat(self._drop(e_img, e_aud), dim=1))
 
-    def forward(self, images, audio) -> torch.Tensor:
-        return self.classifier(self.dropout(self.embed(images, audio)))
+    def embed(self, images, audio) -> torch.Tensor:
+        return self._hidden(*self.member_outputs(images, audio))
+
+    def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
+        """Logits from the two embeddings (B, embed_dim each)."""
+        return self.classifier(self.dropout(self._hidden(e_img, e_aud)))
 
 
 class GatedFusion(_TwoEncoders):
@@ -113,8 +154,8 @@ class GatedFusion(_TwoEncoders):
 
     def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, hidden: int = 64,
                  gate_hidden: int = 32, dropout: float = 0.3, modality_dropout: float = 0.0,
-                 n_classes: int = 10):
-        super().__init__(image_encoder, audio_encoder, modality_dropout)
+                 freeze_members: bool = False, n_classes: int = 10):
+        super().__init__(image_encoder, audio_encoder, modality_dropout, freeze_members)
         e_i, e_a = image_encoder.embed_dim, audio_encoder.embed_dim
         self.embed_dim = hidden
         self.proj_image = nn.Sequential(nn.Linear(e_i, hidden), nn.ReLU(inplace=True))
@@ -125,23 +166,24 @@ class GatedFusion(_TwoEncoders):
         self.classifier = nn.Linear(hidden, n_classes)
         self.last_weights = None
 
-    def _fuse(self, images, audio, drop: bool = True):
-        e_img, e_aud = self._embeddings(images, audio, drop)
+    def _gated(self, e_img, e_aud, drop: bool = True):
+        e_img, e_aud = self._drop(e_img, e_aud, drop)
         w = torch.softmax(self.gate(torch.cat([e_img, e_aud], dim=1)), dim=1)
         self.last_weights = w.detach()
         return w[:, :1] * self.proj_image(e_img) + w[:, 1:] * self.proj_audio(e_aud), w
 
     def embed(self, images, audio) -> torch.Tensor:
-        return self._fuse(images, audio)[0]
+        return self._gated(*self.member_outputs(images, audio))[0]
 
-    def forward(self, images, audio) -> torch.Tensor:
-        return self.classifier(self.dropout(self._fuse(images, audio)[0]))
+    def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
+        """Logits from the two embeddings (B, embed_dim each)."""
+        return self.classifier(self.dropout(self._gated(e_img, e_aud)[0]))
 
     @torch.no_grad()
     def modality_weights(self, images, audio) -> torch.Tensor:
         """The gate's (B, 2) weights [image, audio] for a batch, without modality dropout
         (call ``model.eval()`` first so that batch norms use their running statistics)."""
-        return self._fuse(images, audio, drop=False)[1]
+        return self._gated(*self.member_outputs(images, audio), drop=False)[1]
 
 
 class LateFusion(nn.Module):
@@ -207,12 +249,13 @@ class LateFusion(nn.Module):
         """Current weights [image, audio]: (2,), or (2, n_classes) with ``per_class``."""
         return self._weights().detach().clone()
 
-    def _members(self, images, audio):
+    def member_outputs(self, images, audio) -> tuple[torch.Tensor, torch.Tensor]:
+        """What :meth:`fuse` takes: the two members' logits."""
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_members):
             return self.image_model(images, audio), self.audio_model(images, audio)
 
     def forward(self, images, audio) -> torch.Tensor:
-        return self.fuse(*self._members(images, audio))
+        return self.fuse(*self.member_outputs(images, audio))
 
     def fuse(self, l_img: torch.Tensor, l_aud: torch.Tensor) -> torch.Tensor:
         """Combine the members' logits (B, n_classes) as ``forward`` does. With frozen members,
@@ -228,25 +271,27 @@ class LateFusion(nn.Module):
         return torch.cat([self.image_model.embed(images, audio), self.audio_model.embed(images, audio)], dim=1)
 
 
-class FuseLogits(nn.Module):
-    """A :class:`LateFusion` with frozen members, seen from the members' logits:
-    ``FuseLogits(late)(l_img, l_aud) == late.fuse(l_img, l_aud)``.
+class FuseOutputs(nn.Module):
+    """A fusion model with frozen members, seen from what the members output:
+    ``FuseOutputs(model)(a, b) == model.fuse(a, b)`` where ``(a, b) = model.member_outputs(images, audio)``
+    (the two embeddings for :class:`IntermediateFusion` / :class:`GatedFusion`, the two logits for
+    :class:`LateFusion`).
 
-    Frozen members give the same logits every epoch, so they are computed once and the fusion
-    weights train on them with the ordinary trainer (the logits take the places of the images
-    and the audio): seconds instead of an epoch of both networks per step. ``late`` is trained
+    Frozen members give the same outputs every epoch, so they are computed once and the fusion's
+    own weights train on them with the ordinary trainer (the outputs take the places of the images
+    and the audio): seconds instead of an epoch of both networks per step. ``model`` is trained
     in place.
     """
 
-    def __init__(self, late: LateFusion):
+    def __init__(self, model: nn.Module):
         super().__init__()
-        if not isinstance(late, LateFusion) or not late.freeze_members:
-            raise ValueError("FuseLogits: needs a LateFusion with freeze_members=True (its members' logits "
-                             "are computed once, so the members must not change)")
-        self.late = late
+        if not getattr(model, "freeze_members", False) or not hasattr(model, "fuse"):
+            raise ValueError(f"FuseOutputs: needs a fusion model with freeze_members=True (its members' outputs "
+                             f"are computed once, so the members must not change), got {type(model).__name__}")
+        self.model = model
 
-    def forward(self, l_img: torch.Tensor, l_aud: torch.Tensor) -> torch.Tensor:
-        return self.late.fuse(l_img, l_aud)
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return self.model.fuse(a, b)
 
 
 class EarlyFusion(nn.Module):

@@ -87,7 +87,8 @@ def build(name: str, embed_dim: int = 100, audio: str | None = None, **kwargs) -
     already trained unimodal classifiers; fresh ones when left out) plus ``combine``,
     ``weighting``, ``weights``, ``per_class``, ``freeze_members``. ``"intermediate"`` and
     ``"gated"`` also take ``image_model``/``audio_model``: trained unimodal classifiers whose
-    encoders are *copied* in as a warm start (the originals are left untouched).
+    encoders are used frozen (``freeze_members=True``) or *copied* in as a warm start for
+    fine-tuning (the originals are left untouched).
     """
     from . import fusion
 
@@ -117,9 +118,10 @@ def build(name: str, embed_dim: int = 100, audio: str | None = None, **kwargs) -
     if name == "late":
         return cls(image_model or build("image", embed_dim), audio_model or build(f"audio_{kind}", embed_dim),
                    **kwargs)
-    # intermediate / gated: warm-start from trained unimodal classifiers (copies of their encoders)
-    image_enc = _trainable_copy(image_model.encoder) if image_model is not None else ImageEncoder(embed_dim)
-    audio_enc = _trainable_copy(audio_model.encoder) if audio_model is not None else audio_encoder(kind, embed_dim)
+    # intermediate / gated: the encoders of trained unimodal classifiers, frozen (shared) or copied to fine-tune
+    use = (lambda enc: enc) if kwargs.get("freeze_members") else _trainable_copy
+    image_enc = use(image_model.encoder) if image_model is not None else ImageEncoder(embed_dim)
+    audio_enc = use(audio_model.encoder) if audio_model is not None else audio_encoder(kind, embed_dim)
     return cls(image_enc, audio_enc, **kwargs)
 
 

@@ -1,9 +1,9 @@
 """Robustness of the trained models (notebook 3a): a missing modality, a noise sweep, the gate's
 per-sample weights. (Calibration: :mod:`mmhelpers.calibration`; embedding maps: :mod:`mmhelpers.latent`.)
 
-The models are those of 1a-1f (via :func:`experiments.get_model`) plus three fusion heads
-(:mod:`mmhelpers.heads`) on the frozen encoders of the image and audio models: concatenation,
-concatenation with modality dropout, and a gate. They differ only in the fusion rule.
+The models are those of 1a-1f (via :func:`experiments.get_model`) plus two more fusions of the
+same frozen image and audio encoders: intermediate fusion trained with modality dropout, and a
+gate. The three embedding fusions differ only in the fusion rule.
 
 A missing modality is simulated three ways (:data:`FILLS`): the raw input zeroed (a dead sensor),
 the raw input replaced by its training mean (imputation), or the modality's embedding zeroed inside
@@ -12,14 +12,13 @@ the model (``"absent"``: the model is told; only models with an ``image_encoder`
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import config, evaluate, experiments, heads
+from . import config, evaluate, experiments
 from .data import PairedData
 
 MODALITIES = ("image", "audio")
@@ -38,18 +37,16 @@ def severities(quick: bool | None = None) -> tuple:
 # ----------------------------------------------------------------------------- models
 
 def model_zoo(splits, seed: int = config.SEED, progress: bool = True) -> dict:
-    """Every model of 1a-1f (shared recipes and caches) plus the three frozen-encoder heads."""
+    """Every model of 1a-1f (shared recipes and caches) plus two more fusions of the same frozen
+    encoders: intermediate fusion trained with modality dropout, and a gated fusion."""
     get = lambda name, **kw: experiments.get_model(name, splits, seed=seed, progress=progress, **kw)[0]  # noqa: E731
     img, aud = get("image"), get("audio_mel")
-    zoo = {"image": img, "audio": aud, "early": get("early"),
-           "intermediate": get("intermediate", image_model=img, audio_model=aud),
-           "late": get("late", image_model=img, audio_model=aud)}
-    emb = functools.cache(lambda: heads.split_embeddings(img, aud, splits))  # one encoding pass, if any head trains
-    for name, kind, p in (("concat head", "concat", 0.0),
-                          (f"concat head + mod. dropout {MODALITY_DROPOUT}", "concat", MODALITY_DROPOUT),
-                          ("gated head", "gated", 0.0)):
-        zoo[name] = heads.frozen_head(kind, img, aud, splits, modality_dropout=p, seed=seed, embeddings=emb)
-    return zoo
+    return {"image": img, "audio": aud, "early": get("early"),
+            "intermediate": get("intermediate", image_model=img, audio_model=aud),
+            "late": get("late", image_model=img, audio_model=aud),
+            f"intermediate + mod. dropout {MODALITY_DROPOUT}": get("intermediate", image_model=img, audio_model=aud,
+                                                                   modality_dropout=MODALITY_DROPOUT),
+            "gated": get("gated", image_model=img, audio_model=aud)}
 
 
 # ----------------------------------------------------------------------------- data variants

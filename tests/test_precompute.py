@@ -84,39 +84,57 @@ def _trained(name, splits):
     return model
 
 
-def test_fuse_logits_is_the_late_fusion_and_trains_its_weights():
+@pytest.mark.parametrize("name, own", [("late", ["model.weight_logits"]),
+                                       ("intermediate", ["model.hidden.0.weight", "model.hidden.0.bias",
+                                                         "model.classifier.weight", "model.classifier.bias"])])
+def test_fuse_outputs_is_the_fusion_and_trains_only_its_own_weights(name, own):
     img, aud = models.build("image").eval(), models.build("audio_mel").eval()
     with pytest.raises(ValueError, match="freeze_members=True"):
-        fusion.FuseLogits(models.build("late", image_model=img, audio_model=aud))
-    late = models.build("late", image_model=img, audio_model=aud, freeze_members=True)
-    wrapper = fusion.FuseLogits(late)
+        fusion.FuseOutputs(models.build(name, image_model=img, audio_model=aud))
+    model = models.build(name, image_model=img, audio_model=aud, freeze_members=True).eval()
+    wrapper = fusion.FuseOutputs(model)
     data = pairs(8)
     with torch.no_grad():
-        li, la = img(data.images, data.audio), aud(data.images, data.audio)
-        assert torch.allclose(wrapper(li, la), late.eval()(data.images, data.audio), atol=1e-6)
-    assert [n for n, p in wrapper.named_parameters() if p.requires_grad] == ["late.weight_logits"]
+        a, b = model.member_outputs(data.images, data.audio)
+        assert torch.allclose(wrapper(a, b), model(data.images, data.audio), atol=1e-6)
+    assert [n for n, p in wrapper.named_parameters() if p.requires_grad] == own
 
 
-def test_get_model_late_trains_on_member_logits_and_is_cached(monkeypatch):
+@pytest.mark.parametrize("name", ["late", "intermediate"])
+def test_get_model_fuses_on_member_outputs_and_is_cached(name, monkeypatch):
+    """A fusion of frozen members trains on their outputs, computed once per split, and ends with
+    the same weights as the slow way (both networks run in every step)."""
     splits = experiments.Splits(*pairs(200, 0).split(0.25), pairs(60, 1))
     img, aud = _trained("image", splits), _trained("audio_mel", splits)
     img.cache_key, aud.cache_key = "img", "aud"
-    # the reference: the same late fusion trained the slow way, through both networks every step
-    ref = models.build("late", image_model=img, audio_model=aud, freeze_members=True)
-    recipe = dict(experiments.RECIPES["late"])
+    config.seed_everything(0)  # get_model seeds before it builds: the same initial weights
+    ref = models.build(name, image_model=img, audio_model=aud, freeze_members=True)
+    recipe = dict(experiments.RECIPES[name])
     train.fit(ref, *splits, epochs=recipe.pop("epochs")[1], progress=False, **recipe)
     members_called = []
-    monkeypatch.setattr(type(img), "forward", _counting(type(img).forward, members_called))
-    late, history = experiments.get_model("late", splits, image_model=img, audio_model=aud, quick=True, progress=False)
-    # the members ran once per split (train, validation, test), not once per epoch and batch
-    assert len(members_called) == 2 * 3, len(members_called)
-    assert isinstance(late, fusion.LateFusion) and late.image_model is img and history.epochs
-    assert not torch.allclose(late.modality_weights(), torch.tensor([0.5, 0.5]))
-    assert torch.allclose(late.modality_weights(), ref.modality_weights(), atol=1e-5)  # the same training
-    assert {"val_acc", "test_acc"} <= set(history.epochs[0])
+    for m in (img, aud):
+        monkeypatch.setattr(type(m.encoder), "forward", _counting_encoder(type(m.encoder).forward, members_called))
+    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, quick=True, progress=False)
+    # each member ran once per split (train, validation, test), not once per epoch and batch (calls
+    # on two pairs are precompute's check that the model takes log-mel features)
+    sizes = sorted(n for n in members_called if n > 2)
+    assert sizes == sorted(2 * [len(d) for d in splits]), members_called
+    assert isinstance(model, type(ref)) and history.epochs and {"val_acc", "test_acc"} <= set(history.epochs[0])
+    ours, theirs = fusion.FuseOutputs(model).state_dict(), fusion.FuseOutputs(ref).state_dict()
+    assert all(torch.allclose(ours[k], theirs[k], atol=1e-5) for k in ours)  # the same training
+    changed = [k for k in ours if not torch.equal(ours[k], fusion.FuseOutputs(
+        models.build(name, image_model=img, audio_model=aud, freeze_members=True)).state_dict()[k])]
+    assert changed  # it did train
     monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, h2 = experiments.get_model("late", splits, image_model=img, audio_model=aud, quick=True, progress=False)
-    assert h2.loaded and torch.equal(again.modality_weights(), late.modality_weights())
+    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, quick=True, progress=False)
+    assert h2.loaded and all(torch.equal(v, ours[k]) for k, v in fusion.FuseOutputs(again).state_dict().items())
+
+
+def _counting_encoder(forward, calls):
+    def wrapped(self, x):
+        calls.append(len(x))
+        return forward(self, x)
+    return wrapped
 
 
 def _counting(forward, calls):

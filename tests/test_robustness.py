@@ -1,4 +1,4 @@
-"""Robustness helpers (notebook 3a): missing-modality fills, the absent hook, frozen-encoder heads,
+"""Robustness helpers (notebook 3a): missing-modality fills, the absent hook, fusions of frozen encoders,
 noise sweeps, robustness scores, temperature scaling, gate weights. Toy models: seconds."""
 
 import numpy as np
@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmhelpers import calibration, evaluate, fusion, heads, latent, models
+from mmhelpers import calibration, evaluate, experiments, fusion, latent, models, train
 from mmhelpers import robustness as rb
 from mmhelpers.data import PairedData
 
@@ -99,30 +99,32 @@ def test_missing_table_unimodal_rows_and_absent_only_where_it_applies():
     assert not np.isnan(table.loc["fusion", ("no audio", "absent")])
 
 
-# ----------------------------------------------------------------------------- frozen heads
+# ----------------------------------------------------------------------------- fusions of frozen encoders
 
 def test_frozen_encoder_never_trains():
     enc = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
     enc.embed_dim = 3
-    frozen = heads.FrozenEncoder(enc)
+    frozen = fusion.FrozenEncoder(enc)
     frozen.train()
     assert not enc.training and not any(p.requires_grad for p in frozen.parameters())
 
 
-@pytest.mark.parametrize("kind", ["concat", "gated"])
-def test_frozen_head_learns_keeps_members_and_is_cached(kind, monkeypatch):
+@pytest.mark.parametrize("name, kwargs", [("intermediate", {"modality_dropout": 0.3}), ("gated", {})])
+def test_fusion_of_frozen_encoders_learns_keeps_members_and_is_cached(name, kwargs, monkeypatch):
     splits = Splits()
     img, aud = unimodal("image"), unimodal("audio")
     w_before = img.encoder.lin.weight.clone()
-    head = heads.frozen_head(kind, img, aud, splits, modality_dropout=0.3 if kind == "concat" else 0.0)
-    acc = evaluate.accuracy(evaluate.predict(head, splits.test))
+    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, progress=False, **kwargs)
+    acc = evaluate.accuracy(evaluate.predict(model, splits.test))
     assert acc > 0.5, acc  # 10 classes: chance is 0.1; the brightness is readable from both inputs
-    assert head.image_encoder.encoder is img.encoder and torch.equal(img.encoder.lin.weight, w_before)
-    assert not any(p.requires_grad for p in head.image_encoder.parameters())
-    # the second call loads the cached head and never trains
-    monkeypatch.setattr(heads, "_fit_head", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again = heads.frozen_head(kind, img, aud, splits, modality_dropout=0.3 if kind == "concat" else 0.0)
-    assert np.array_equal(evaluate.predict(again, splits.test).logits, evaluate.predict(head, splits.test).logits)
+    assert model.image_encoder.encoder is img.encoder and torch.equal(img.encoder.lin.weight, w_before)
+    assert not any(p.requires_grad for p in model.image_encoder.parameters())
+    assert history.epochs and "test_acc" in history.epochs[0]  # seed 0: a test curve, as 1e plots
+    # the second call loads the cached fusion and never trains
+    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, progress=False, **kwargs)
+    assert h2.loaded
+    assert np.array_equal(evaluate.predict(again, splits.test).logits, evaluate.predict(model, splits.test).logits)
 
 
 def test_predict_returns_gate_weights_for_every_pair_across_batches():
