@@ -114,7 +114,9 @@ def test_fusion_of_frozen_encoders_learns_keeps_members_and_is_cached(name, kwar
     splits = Splits()
     img, aud = unimodal("image"), unimodal("audio")
     w_before = img.encoder.lin.weight.clone()
-    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, progress=False, **kwargs)
+    # full-mode epochs (20-30 steps here: one batch per epoch) also under make test's MM_QUICK=1
+    fit = dict(quick=False, progress=False, **kwargs)
+    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, **fit)
     acc = evaluate.accuracy(evaluate.predict(model, splits.test))
     assert acc > 0.5, acc  # 10 classes: chance is 0.1; the brightness is readable from both inputs
     assert model.image_encoder.encoder is img.encoder and torch.equal(img.encoder.lin.weight, w_before)
@@ -122,7 +124,7 @@ def test_fusion_of_frozen_encoders_learns_keeps_members_and_is_cached(name, kwar
     assert history.epochs and "test_acc" in history.epochs[0]  # seed 0: a test curve, as 1e plots
     # the second call loads the cached fusion and never trains
     monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, progress=False, **kwargs)
+    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, **fit)
     assert h2.loaded
     assert np.array_equal(evaluate.predict(again, splits.test).logits, evaluate.predict(model, splits.test).logits)
 
