@@ -166,7 +166,7 @@ def member_outputs(model, data: PairedData) -> PairedData:
             a, b = (predict(m, data).logits for m in pair)
         kind = "logits"
     else:
-        members = [model_fingerprint(e) for e in (model.image_encoder, model.audio_encoder)]
+        members = [model_fingerprint(_unwrapped(e)) for e in (model.image_encoder, model.audio_encoder)]
         a, b = encoder_outputs(model, (model.image_encoder, model.audio_encoder), data)
         kind = "embeddings"
     fp = cache.key({f"{kind}_of": data.fingerprint, "members": members}) if data.fingerprint and all(members) else ""
@@ -180,7 +180,7 @@ def encoder_outputs(model, encoders, data: PairedData):
     that holds the encoders: when it can take precomputed log-mel features, they are used."""
     from .memo import memo, model_fingerprint
 
-    inner = [getattr(e, "encoder", e) if isinstance(e, fusion.FrozenEncoder) else e for e in encoders]
+    inner = [_unwrapped(e) for e in encoders]
     modes = [e.training for e in inner]
     for e in inner:
         e.eval()
@@ -190,6 +190,12 @@ def encoder_outputs(model, encoders, data: PairedData):
     finally:
         for e, mode in zip(inner, modes):
             e.train(mode)
+
+
+def _unwrapped(encoder):
+    """The encoder inside a :class:`fusion.FrozenEncoder` (whose own train/eval flag follows the
+    fusion model's and must not change what identifies the encoder), or ``encoder`` itself."""
+    return encoder.encoder if isinstance(encoder, fusion.FrozenEncoder) else encoder
 
 
 @torch.inference_mode()
