@@ -11,7 +11,8 @@ registered module or ``nn.Parameter``, so ``model.parameters()`` hands all of th
 
 The three that fuse trained unimodal models can keep them frozen (``freeze_members=True``) and
 then ``fuse`` what the members output (embeddings, or logits for LateFusion). Frozen members give
-the same outputs every epoch, so :class:`FuseOutputs` trains the fusion on outputs computed once.
+the same outputs every epoch, so :class:`~mmhelpers.frozen.FuseOutputs` trains the fusion on outputs
+computed once.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from torch import nn
 
 from .encoders import image_cnn
 from .features import channels_last
+from .frozen import FrozenEncoder, FuseOutputs  # noqa: F401  (fusion.FuseOutputs etc.)
 from .inputs import ImageInput, MelInput
 
 COMBINES = ("logits", "probs")
@@ -49,29 +51,9 @@ def modality_dropout_mask(batch: int, p: float, device=None, generator=None) -> 
     return keep
 
 
-class FrozenEncoder(nn.Module):
-    """A trained encoder that never trains again: no gradients, always in eval mode."""
-
-    def __init__(self, encoder: nn.Module):
-        super().__init__()
-        self.encoder, self.embed_dim = encoder, encoder.embed_dim
-        self.modality = getattr(encoder, "modality", None)
-        for p in encoder.parameters():
-            p.requires_grad_(False)
-        self.train(False)
-
-    def train(self, mode: bool = True) -> "FrozenEncoder":
-        super().train(mode)
-        self.encoder.eval()
-        return self
-
-    def forward(self, x):
-        return self.encoder(x)
-
-
 class _TwoEncoders(nn.Module):
     """Shared plumbing: two encoders and per-sample modality dropout on their embeddings.
-    ``freeze_members=True``: both encoders become :class:`FrozenEncoder` (only the head trains)."""
+    ``freeze_members=True``: both encoders become :class:`~mmhelpers.frozen.FrozenEncoder` (only the head trains)."""
 
     def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, modality_dropout: float,
                  freeze_members: bool = False):
@@ -269,29 +251,6 @@ class LateFusion(nn.Module):
 
     def embed(self, images, audio) -> torch.Tensor:
         return torch.cat([self.image_model.embed(images, audio), self.audio_model.embed(images, audio)], dim=1)
-
-
-class FuseOutputs(nn.Module):
-    """A fusion model with frozen members, seen from what the members output:
-    ``FuseOutputs(model)(a, b) == model.fuse(a, b)`` where ``(a, b) = model.member_outputs(images, audio)``
-    (the two embeddings for :class:`IntermediateFusion` / :class:`GatedFusion`, the two logits for
-    :class:`LateFusion`).
-
-    Frozen members give the same outputs every epoch, so they are computed once and the fusion's
-    own weights train on them with the ordinary trainer (the outputs take the places of the images
-    and the audio): seconds instead of an epoch of both networks per step. ``model`` is trained
-    in place.
-    """
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        if not getattr(model, "freeze_members", False) or not hasattr(model, "fuse"):
-            raise ValueError(f"FuseOutputs: needs a fusion model with freeze_members=True (its members' outputs "
-                             f"are computed once, so the members must not change), got {type(model).__name__}")
-        self.model = model
-
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return self.model.fuse(a, b)
 
 
 class EarlyFusion(nn.Module):
