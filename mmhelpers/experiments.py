@@ -149,8 +149,8 @@ def member_outputs(model, data: PairedData) -> PairedData:
     members are.
 
     Both kinds come from one stored pass of the two encoders (:func:`encoder_outputs`): a
-    unimodal classifier's logits are ``classifier(ReLU(embedding))``, so late and intermediate
-    fusion of the same members share it."""
+    unimodal classifier's logits are its ``head`` applied to its encoder's output, so late and
+    intermediate fusion of the same members share it."""
     from .memo import model_fingerprint
 
     if isinstance(model, fusion.LateFusion):
@@ -159,7 +159,7 @@ def member_outputs(model, data: PairedData) -> PairedData:
         if all(isinstance(m, models.UnimodalClassifier) for m in pair):
             e_img, e_aud = encoder_outputs(model, (pair[0].encoder, pair[1].encoder), data)
             with torch.inference_mode():
-                a, b = (m.classifier(m.act(torch.from_numpy(e))).numpy() for m, e in zip(pair, (e_img, e_aud)))
+                a, b = (m.head(torch.from_numpy(e)).numpy() for m, e in zip(pair, (e_img, e_aud)))
         else:
             from .evaluate import predict
 

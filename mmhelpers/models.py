@@ -52,8 +52,12 @@ class UnimodalClassifier(nn.Module):
     def embed(self, images, audio) -> torch.Tensor:
         return self.act(self.encoder(_pick(images, audio, self.modality, type(self).__name__)))
 
+    def head(self, encoding: torch.Tensor) -> torch.Tensor:
+        """Logits from the encoder's output (what ``forward`` computes after the encoder)."""
+        return self.classifier(self.act(encoding))
+
     def forward(self, images, audio) -> torch.Tensor:
-        return self.classifier(self.embed(images, audio))
+        return self.head(self.encoder(_pick(images, audio, self.modality, type(self).__name__)))
 
 
 # ----------------------------------------------------------------------------- factory & helpers
