@@ -88,13 +88,16 @@ def is_zero(expr) -> bool:
     """True when ``expr`` (a scalar or a matrix) simplifies to exactly 0.
 
     Logs are expanded first; ``log(exp(x)) = x`` and ``log(a/b) = log a - log b`` are valid here
-    because every symbol is real and every log argument positive. Where logs of sums remain, the
-    test is ``exp(expr) == 1`` instead (equivalent for real ``expr``, and a product of ratios is
-    easier for sympy than a sum of logs).
+    because every symbol is real and every log argument positive. Then, cheapest first: the
+    expanded form is 0; or, where logs of sums remain, ``exp(expr)`` simplifies to 1 (equivalent
+    for real ``expr``, and a product of ratios is easier for sympy than a sum of logs); or
+    ``simplify`` finds 0. (2a's three batch identities: 0.5 s instead of 6 s with ``simplify`` first.)
     """
     for e in list(expr) if isinstance(expr, sp.MatrixBase) else [expr]:
-        e = sp.expand_log(e, force=True)
-        if sp.simplify(e) != 0 and not (e.has(sp.log) and sp.simplify(sp.exp(e)) == 1):
+        e = sp.expand(sp.expand_log(e, force=True))
+        if e == 0 or (e.has(sp.log) and sp.simplify(sp.exp(e)) == 1):
+            continue
+        if sp.simplify(e) != 0:
             return False
     return True
 
