@@ -132,7 +132,7 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
         models.fit_normalisation(model, data.images, data.audio)
         return model.to(config.device()).eval(), []
     spec = {"loss": loss, "tau": float(tau), "epochs": epochs, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "dims": (EMBED_DIM, PROJ_DIM), "data": data.fingerprint, "v": VERSION}
+            "dims": (EMBED_DIM, PROJ_DIM), "arch": train.architecture(model), "data": data.fingerprint, "v": VERSION}
     path = config.cache_dir() / "contrastive" / f"{loss}-tau{tau:g}-{cache.key(spec)}.pt"
     retrain = config.force_retrain() if retrain is None else retrain
     if path.is_file() and not retrain:
@@ -140,8 +140,10 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
             blob = torch.load(path, map_location="cpu", weights_only=True)
             model.load_state_dict(blob["state_dict"])
             return model.to(config.device()).eval(), blob["history"]
-        except Exception as exc:  # corrupt or incompatible: train again
+        except Exception as exc:  # corrupt or incompatible: train again, from a fresh model
             print(f"cached run {path.name} unusable ({type(exc).__name__}); training again")
+            config.seed_everything(seed)   # load_state_dict copied whatever fitted before it raised
+            model = AlignmentModel()
     (feats,) = precompute.for_model(model, data)  # the log-mel spectrograms once, not every epoch
     models.fit_normalisation(model, feats.images, feats.audio)  # a cached state holds the statistics
     history = fit(model, feats, loss, tau, epochs, batch_size, lr, seed, progress)

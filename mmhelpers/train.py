@@ -137,6 +137,15 @@ def _progress(total: int, name: str, enabled: bool):
 
 # ----------------------------------------------------------------------------- train-or-load
 
+def architecture(model: torch.nn.Module) -> str:
+    """A digest of the model's structure (its ``repr``: layers, their order and settings). Part of
+    every train-or-load key, so that a model whose code changed is trained again instead of
+    loading weights saved for another network (or, when every shape still fits, silently using them)."""
+    import hashlib
+
+    return hashlib.sha1(repr(model).encode()).hexdigest()[:16]
+
+
 def model_path(name: str, spec: dict) -> Path:
     """Where the weights and history for ``name`` trained under ``spec`` are cached."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
@@ -148,19 +157,21 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
                   prepare: Callable[[torch.nn.Module], None] | None = None, **fit_kwargs) -> tuple[torch.nn.Module, History]:
     """Return ``(model, history)``: from the cache when this exact run was done before, else trained.
 
-    The cache key covers ``name``, ``spec`` (the caller's model settings), the fit settings (not
-    :data:`NOT_IN_KEY`), the seed and the fingerprints of the three splits. ``retrain=True`` (or ``MM_RETRAIN=1``) forces
+    The cache key covers ``name``, ``spec`` (the caller's model settings), the model's
+    :func:`architecture`, the fit settings (not :data:`NOT_IN_KEY`), the seed and the fingerprints
+    of the three splits. ``retrain=True`` (or ``MM_RETRAIN=1``) forces
     training; the fresh result then replaces the cached one. ``prepare(model)`` runs before training
     only (e.g. fitting normalisation statistics, which a cached state already holds). Data without a fingerprint (built by
     hand, not loaded) cannot be told apart from other data: it is trained every time, never cached.
     """
     settings = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
-    spec = dict(spec or {}, name=name, fit=settings, train=train.fingerprint, val=val.fingerprint,
-                test=test.fingerprint if test is not None else None)
+    seed = fit_kwargs.get("seed", config.SEED)
+    config.seed_everything(seed)
+    model = make_model()
+    spec = dict(spec or {}, name=name, arch=architecture(model), fit=settings, train=train.fingerprint,
+                val=val.fingerprint, test=test.fingerprint if test is not None else None)
     path = model_path(name, spec)
     retrain = config.force_retrain() if retrain is None else retrain
-    config.seed_everything(fit_kwargs.get("seed", config.SEED))
-    model = make_model()
     cacheable = all(d is None or d.fingerprint for d in (train, val, test))
     if path.is_file() and not retrain and cacheable:
         try:
@@ -170,8 +181,11 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
             history = History(**blob["history"])
             history.loaded, history.key = True, path.stem
             return model, history
-        except Exception as exc:  # corrupt or incompatible: train again
+        except Exception as exc:  # corrupt or incompatible: train again, from a fresh model
             print(f"cached model {path.name} unusable ({type(exc).__name__}); training again")
+            # load_state_dict copies every tensor that fits before it raises: never train on from that
+            config.seed_everything(seed)
+            model = make_model()
     if prepare is not None:
         prepare(model)
     history = fit(model, train, val, test, name=name, **fit_kwargs)

@@ -87,6 +87,21 @@ def test_train_or_load_trains_once_then_loads(loss, monkeypatch, tmp_path):
         assert torch.equal(v, v2), k
 
 
+def test_a_stale_cached_run_is_trained_again_from_a_fresh_model(tmp_path):
+    data = toy_pairs(64)
+    kw = dict(epochs=1, batch_size=32, progress=False)
+    clean, _ = C.train_or_load("nt_xent", 0.5, data, **kw)
+    (path,) = (tmp_path / "cache" / "contrastive").glob("nt_xent-tau0.5-*.pt")
+    blob = torch.load(path, weights_only=True)
+    blob["state_dict"] = {k: v + 1.0 if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
+    del blob["state_dict"]["audio_head.3.bias"]                # incompatible: loading raises part-way
+    torch.save(blob, path)
+    again, history = C.train_or_load("nt_xent", 0.5, data, **kw)
+    assert len(history) == 1
+    for (k, v), v2 in zip(clean.state_dict().items(), again.state_dict().values()):
+        assert torch.equal(v, v2), k
+
+
 def test_training_lowers_the_loss_and_rejects_unknown_losses():
     data = toy_pairs(64)
     model = C.AlignmentModel()

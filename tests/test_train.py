@@ -87,11 +87,57 @@ def test_train_or_load_caches_and_retrains(tmp_path, monkeypatch):
     _, h5 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, retrain=True, epochs=3, lr=0.3, progress=False)
     assert not h5.loaded and h5.key == h1.key
     # a corrupt file is trained again, not trusted
-    path = train.model_path("probe", dict({"v": 1}, name="probe", fit={"epochs": 3, "lr": 0.3},
-                                          train=tr.fingerprint, val=va.fingerprint, test=te.fingerprint))
+    path = tmp_path / "models" / f"{h1.key}.pt"
     path.write_bytes(b"garbage")
     _, h6 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
     assert not h6.loaded
+
+
+class Wider(nn.Module):
+    """Two layers; the first has the Probe's shapes (what a changed network may share with an old one)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(10, 10)
+        self.out = nn.Linear(10, 10)
+        self.register_buffer("centres", torch.arange(10).float() / 10)
+
+    def forward(self, images, audio):
+        x = images.mean((1, 2, 3)).unsqueeze(1)
+        return self.out(torch.relu(self.lin(-((x - self.centres) * 20) ** 2)))
+
+
+class ProbeTanh(Probe):
+    """The Probe's parameters exactly, a different function."""
+
+    def forward(self, images, audio):
+        return torch.tanh(super().forward(images, audio))
+
+    def extra_repr(self) -> str:
+        return "tanh"
+
+
+def test_a_changed_network_gets_its_own_entry_and_never_trains_on_from_stale_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path))
+    tr, va, te = toy_pairs(), toy_pairs(100, 1), toy_pairs(100, 2)
+    kw = dict(spec={"v": 1}, epochs=2, lr=0.3, progress=False)
+    _, h_probe = train.train_or_load("m", Probe, tr, va, te, **kw)
+    # same name and settings, same parameter shapes, another function: not the Probe's weights
+    _, h_tanh = train.train_or_load("m", ProbeTanh, tr, va, te, **kw)
+    assert not h_tanh.loaded and h_tanh.key != h_probe.key
+    clean, h_clean = train.train_or_load("m", Wider, tr, va, te, **kw)
+    assert not h_clean.loaded
+    # a stale file under this key whose first layer fits (the old network's, trained): the model
+    # is trained from a fresh start, exactly as without the file
+    stale = tmp_path / "models" / f"{h_clean.key}.pt"
+    blob = torch.load(stale, weights_only=False)
+    blob["state_dict"] = {k: v + 1.0 if k.startswith("lin") else v for k, v in blob["state_dict"].items()}
+    del blob["state_dict"]["out.bias"]                       # incompatible: load_state_dict raises
+    torch.save(blob, stale)
+    again, h_again = train.train_or_load("m", Wider, tr, va, te, **kw)
+    assert not h_again.loaded
+    for k, v in clean.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
 
 
 def test_metrics_on_known_answers():
