@@ -137,13 +137,10 @@ def train_or_load(loss: str, tau: float, data: PairedData, epochs: int, batch_si
     retrain = config.force_retrain() if retrain is None else retrain
     if path.is_file() and not retrain:
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-            model.load_state_dict(blob["state_dict"])
+            blob = train.load_checkpoint(path, model, weights_only=True)
             return model.to(config.device()).eval(), blob["history"]
-        except Exception as exc:  # corrupt or incompatible: train again, from a fresh model
+        except Exception as exc:  # corrupt or incompatible (model untouched): train again
             print(f"cached run {path.name} unusable ({type(exc).__name__}); training again")
-            config.seed_everything(seed)   # load_state_dict copied whatever fitted before it raised
-            model = AlignmentModel()
     (feats,) = precompute.for_model(model, data)  # the log-mel spectrograms once, not every epoch
     models.fit_normalisation(model, feats.images, feats.audio)  # a cached state holds the statistics
     history = fit(model, feats, loss, tau, epochs, batch_size, lr, seed, progress)

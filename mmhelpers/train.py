@@ -146,6 +146,21 @@ def architecture(model: torch.nn.Module) -> str:
     return hashlib.sha1(repr(model).encode()).hexdigest()[:16]
 
 
+def load_checkpoint(path: Path, model: torch.nn.Module, weights_only: bool = False) -> dict:
+    """The dict saved at ``path`` (:func:`save_atomic`), its ``state_dict`` loaded into ``model``.
+
+    Raises, leaving ``model`` untouched, when the file is unreadable or its weights do not fit
+    ``model`` exactly (every name, every shape). ``load_state_dict`` alone copies every tensor
+    that fits before it raises, and a caller that then trains again would train on from them.
+    """
+    blob = torch.load(path, map_location="cpu", weights_only=weights_only)
+    state, own = blob["state_dict"], model.state_dict()
+    if set(state) != set(own) or any(tuple(state[k].shape) != tuple(v.shape) for k, v in own.items()):
+        raise ValueError(f"{path.name}: its weights do not fit {type(model).__name__}")
+    model.load_state_dict(state)
+    return blob
+
+
 def model_path(name: str, spec: dict) -> Path:
     """Where the weights and history for ``name`` trained under ``spec`` are cached."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
@@ -165,8 +180,7 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
     hand, not loaded) cannot be told apart from other data: it is trained every time, never cached.
     """
     settings = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
-    seed = fit_kwargs.get("seed", config.SEED)
-    config.seed_everything(seed)
+    config.seed_everything(fit_kwargs.get("seed", config.SEED))
     model = make_model()
     spec = dict(spec or {}, name=name, arch=architecture(model), fit=settings, train=train.fingerprint,
                 val=val.fingerprint, test=test.fingerprint if test is not None else None)
@@ -175,17 +189,13 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], train: P
     cacheable = all(d is None or d.fingerprint for d in (train, val, test))
     if path.is_file() and not retrain and cacheable:
         try:
-            blob = torch.load(path, map_location="cpu", weights_only=False)
-            model.load_state_dict(blob["state_dict"])
+            blob = load_checkpoint(path, model)
             model.to(config.device()).eval()
             history = History(**blob["history"])
             history.loaded, history.key = True, path.stem
             return model, history
-        except Exception as exc:  # corrupt or incompatible: train again, from a fresh model
+        except Exception as exc:  # corrupt or incompatible (model untouched): train again
             print(f"cached model {path.name} unusable ({type(exc).__name__}); training again")
-            # load_state_dict copies every tensor that fits before it raises: never train on from that
-            config.seed_everything(seed)
-            model = make_model()
     if prepare is not None:
         prepare(model)
     history = fit(model, train, val, test, name=name, **fit_kwargs)
