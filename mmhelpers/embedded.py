@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cache, config, corrupt
+from .fresh_processes import FreshProcesses
 
 GENERATOR_VERSION = 3
 SIZES = {"train": 17560, "test": 5859}
@@ -170,8 +171,9 @@ def _render_audio(job: dict) -> tuple[np.ndarray, np.ndarray, list]:
 def build(split: str, n: int, seed: int = config.SEED, workers: int = 2, verbose: bool = False) -> dict:
     """Generate one split; returns a dict of arrays (noisy + clean images/audio, labels, meta).
 
-    The audio is made in chunks of ``SPEECH_CHUNK`` pairs, each in a fresh process (the speech
-    engine's output depends on its call history), two at a time; the images meanwhile here.
+    The audio is made in chunks of ``SPEECH_CHUNK`` pairs, each in a new interpreter (the speech
+    engine's output depends on its call history), ``workers`` at a time; the images meanwhile
+    here. A chunk that fails stops the build with its own error, naming the chunk.
     """
     from . import speech
 
@@ -182,10 +184,11 @@ def build(split: str, n: int, seed: int = config.SEED, workers: int = 2, verbose
     audio_keys = ("label", "voice", "rate", "pitch", "range", "speech_seed", "offset_u", "audio_noise")
     jobs = [dict({k: plan[k][a:a + SPEECH_CHUNK] for k in audio_keys}, seed=seed, split=split, start=a)
             for a in range(0, n, SPEECH_CHUNK)]
+    labels = [f"synthesis chunk {k + 1} of {len(jobs)} ({split} pairs {job['start']}-"
+              f"{job['start'] + len(job['label']) - 1})" for k, job in enumerate(jobs)]
     clean_audio, audio, audio_kind = np.empty((n, 8000), np.float32), np.empty((n, 8000), np.float32), []
-    # a brand-new process per chunk (maxtasksperchild=1), forked from a server that never ran espeak
-    with speech._context().Pool(min(workers, len(jobs)), maxtasksperchild=1) as pool:
-        pending = pool.imap(_render_audio, jobs, chunksize=1)
+    # each chunk in a brand-new interpreter (never the caller's script), two at a time
+    with FreshProcesses(_render_audio, [(job,) for job in jobs], workers, labels) as pending:
         clean_images = augment(src_images[plan["source"]], plan["affine"])
         images, image_kind = np.empty_like(clean_images), []
         for i in range(n):

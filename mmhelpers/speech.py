@@ -17,10 +17,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import multiprocessing as mp
-import multiprocessing.connection
 import sys
-import traceback
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
@@ -28,6 +25,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from .fresh_processes import run
 
 ACCENTS = ("en", "en-us", "en-gb-scotland", "en-gb-x-rp", "en-029", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-us-nyc")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -39,7 +38,6 @@ EXCLUDED_VARIANTS = {"Marco": "echo tail: words last 1.2-1.3 s at 120-130 wpm",
 SILENCE = 0.01              # trim threshold, relative to the clip's peak (-40 dB)
 MAX_SECONDS = 1.0           # defensive cut of the trimmed clip
 DEFAULT_CHUNK = 1000        # utterances per fresh process in synthesise_fresh
-START_METHOD = "forkserver"  # or "spawn": same output (each chunk starts from a clean engine), slower
 _SYNCHRONOUS, _INIT_DONT_EXIT = 2, 0x8000
 _RATE, _VOLUME, _PITCH, _RANGE, _PUNCTUATION, _CAPITALS, _WORDGAP = 1, 2, 3, 4, 5, 6, 7
 
@@ -253,27 +251,6 @@ def synthesise(utterances: Sequence[Utterance], sample_rate: int = 8000) -> list
     return out
 
 
-def _child(conn, utterances, sample_rate):
-    """Entry point of one fresh process: speak one chunk and send the clips back."""
-    try:
-        conn.send(("ok", synthesise(utterances, sample_rate)))
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent
-        kind = next((k for k in (SpeechUnavailable, ValueError, TypeError) if isinstance(exc, k)), RuntimeError)
-        conn.send(("error", kind, f"{exc} (in the synthesis process:\n{traceback.format_exc()})"))
-    conn.close()
-
-
-def _context():
-    """A clean start for every chunk. 'forkserver' (Linux, macOS) forks each chunk's process from a
-    fresh server that has imported numpy and scipy.signal but never touched espeak-ng: the same
-    clean engine state as 'spawn' without ~1-2 s of imports per chunk. Windows: 'spawn'."""
-    if START_METHOD == "forkserver" and "forkserver" in mp.get_all_start_methods():
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload([__name__, "scipy.signal"])  # ignored if the server already runs
-        return ctx
-    return mp.get_context("spawn")
-
-
 def synthesise_fresh(utterances: Sequence[Utterance], sample_rate: int = 8000, workers: int = 2,
                      chunk_size: int = DEFAULT_CHUNK) -> list[np.ndarray]:
     """Reproducible :func:`synthesise`: fixed chunks of ``chunk_size``, each spoken in its own new
@@ -286,34 +263,5 @@ def synthesise_fresh(utterances: Sequence[Utterance], sample_rate: int = 8000, w
     if not utterances:
         return []
     chunks = [utterances[a:a + chunk_size] for a in range(0, len(utterances), chunk_size)]
-    results: list = [None] * len(chunks)
-    ctx = _context()
-    running: dict = {}  # parent end of the pipe -> (chunk index, process)
-    todo = list(range(len(chunks)))[::-1]
-    try:
-        while todo or running:
-            while todo and len(running) < workers:
-                k = todo.pop()
-                parent, child = ctx.Pipe(duplex=False)
-                proc = ctx.Process(target=_child, args=(child, chunks[k], sample_rate), daemon=True)
-                proc.start()
-                child.close()
-                running[parent] = (k, proc)
-            for conn in mp.connection.wait(list(running)):
-                k, proc = running.pop(conn)
-                try:
-                    message = conn.recv()
-                except EOFError:
-                    message = ("error", RuntimeError, f"the synthesis process for chunk {k} died (its own "
-                               "error, if any, is printed above)")
-                conn.close()
-                proc.join()
-                if message[0] == "error":
-                    raise message[1](message[2] + f" [exit code {proc.exitcode}]")
-                results[k] = message[1]
-    finally:
-        for conn, (_, proc) in running.items():
-            proc.terminate()
-            proc.join()
-            conn.close()
-    return [clip for chunk in results for clip in chunk]
+    clips = run(synthesise, [(chunk, sample_rate) for chunk in chunks], workers=min(workers, len(chunks)))
+    return [clip for chunk in clips for clip in chunk]

@@ -136,15 +136,6 @@ def test_synthesise_fresh_is_reproducible_and_independent_of_workers():
 
 
 @needs_engine
-def test_spawn_and_forkserver_give_the_same_clips(monkeypatch):
-    utts = [Utterance(w, "en-gb-x-rp+klatt3", seed=5) for w in ("zero", "eight", "three")]
-    default = speech.synthesise_fresh(utts, workers=1)
-    monkeypatch.setattr(speech, "START_METHOD", "spawn")
-    spawned = speech.synthesise_fresh(utts, workers=1)
-    assert all(np.array_equal(a, b) for a, b in zip(default, spawned))
-
-
-@needs_engine
 def test_synthesise_fresh_errors():
     utts = [Utterance("one", "en+m1")]
     for name in ("workers", "chunk_size"):
