@@ -33,13 +33,13 @@ data: setup
 	$(BIN)/python -m mmhelpers.embedded
 
 notebooks: setup
-	$(BIN)/python -m mmhelpers.series --out reports/executed
+	$(BIN)/python -m tools.run_series --out reports/executed
 
 notebooks-quick: setup
-	$(BIN)/python -m mmhelpers.series --out reports/quick --quick
+	$(BIN)/python -m tools.run_series --out reports/quick --quick
 
 readme: setup
-	$(BIN)/python -m mmhelpers.readme
+	$(BIN)/python -m tools.update_readme
 
 test: setup
 	MM_QUICK=1 $(BIN)/python -m pytest -q tests notebooks --nbmake --nbmake-timeout=900
@@ -48,11 +48,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -q tests
 
 bench: setup
-	$(BIN)/python -m mmhelpers.bench
+	$(BIN)/python -m tools.bench
 
 export: setup
-	@test -d reports/executed || $(BIN)/python -m mmhelpers.series --out reports/executed
-	$(BIN)/python -m mmhelpers.export reports/executed --out reports --formats pdf html --combined series
+	@test -d reports/executed || $(BIN)/python -m tools.run_series --out reports/executed
+	$(BIN)/python -m tools.export reports/executed --out reports --formats pdf html --combined series
 
 lab: setup
 	$(BIN)/jupyter lab notebooks/

@@ -84,9 +84,8 @@ def device(name: str | None = None):
 def threads() -> int | None:
     """``MM_THREADS`` as a positive int, or ``None`` (leave torch's default).
 
-    ``mmhelpers.series --jobs 2`` runs two notebooks at once with one thread each: on a 2-core
-    CPU two single-threaded trainings finish ~1.3x sooner than the same two run one after the
-    other on two threads, and two 2-thread processes on 2 cores stall each other badly.
+    Set it when two trainings share the cores (two notebooks at once, a notebook beside a test
+    run): two 2-thread processes on 2 cores stall each other badly, one thread each does not.
     """
     env = os.environ.get("MM_THREADS", "").strip()
     if not env:

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Install what PDF export (python -m mmhelpers.export) needs: XeLaTeX and pandoc.
+# Install what PDF export (python -m tools.export) needs: XeLaTeX and pandoc.
 #
 #   scripts/setup_export.sh            # PYTHON=... to name the interpreter (default: .venv/bin/python)
 #
 # * TeX: on Debian/Ubuntu as root (or with passwordless sudo) apt-installs the packages below,
 #   once (checked with dpkg -s first, so a second run takes well under a second).
 # * pandoc: when none is on PATH, pip-installs the pypandoc_binary wheel into $PYTHON's
-#   environment; mmhelpers.export puts the wheel's pandoc on PATH itself.
+#   environment; tools/export.py puts the wheel's pandoc on PATH itself.
 # Where it cannot install (not root, not Debian, no network) it says exactly what to install
 # and still exits 0: export then skips PDF with a one-line reason and writes HTML.
 set -uo pipefail

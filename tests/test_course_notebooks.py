@@ -9,6 +9,7 @@ figure folders (nothing in the project is written).
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import torch
@@ -31,8 +32,9 @@ def test_notebooks_run_on_course_files(tmp_path):
     write_course_files(tmp_path / "course")
     env = dict(os.environ, MM_DATA=str(tmp_path / "course"), MM_CACHE_DIR=str(tmp_path / "cache"),
                MM_FIGURES_DIR=str(tmp_path / "figures"))
-    out = subprocess.run([sys.executable, "-m", "mmhelpers.series", "--quick", "--jobs", "2", "--out",
-                          str(tmp_path / "out"), "--only", *NOTEBOOKS], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "tools.run_series", "--quick", "--out",
+                          str(tmp_path / "out"), "--only", *NOTEBOOKS], env=env, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     nb = nbformat.read(tmp_path / "out" / "1f_late_fusion.ipynb", as_version=4)
     text = " ".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"

@@ -1,4 +1,4 @@
-"""mmhelpers.export: a real PDF (xelatex) and HTML export of small generated notebooks.
+"""tools.export: a real PDF (xelatex) and HTML export of small generated notebooks.
 
 The notebooks carry ready-made outputs (no kernel is started). Without xelatex the PDF tests
 are skipped locally, but fail under CI=true, where TeX is installed on purpose.
@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbformat import v4
 
-from mmhelpers import export
+from tools import export, report_copy
 
 SECRET = "SETUP_SECRET_MARKER"      # source of a setup-tagged cell: never shown
 SPAM = "STDERR_SPAM_MARKER"         # a stderr stream: dropped
@@ -59,7 +59,7 @@ def make_notebook(path, title="1a. Demo notebook", unicode=True):
         v4.new_code_cell("history = train(model, loader, epochs=10, optimizer=torch.optim.Adam("
                          "model.parameters(), lr=1e-3), scheduler=None, device=cfg.device)",
                          execution_count=2, outputs=[v4.new_output("display_data", data={
-                             export.WIDGET_MIME: {"model_id": "x", "version_major": 2,
+                             report_copy.WIDGET_MIME: {"model_id": "x", "version_major": 2,
                                                   "version_minor": 0},
                              "text/plain": f"{WIDGET} 100%"})]),
         v4.new_code_cell("plot(history)", execution_count=3, outputs=[_figure_output()]),
@@ -94,18 +94,18 @@ def _pdf_text(pdf):
 def test_clean_copy_title_merge(tmp_path):
     src = make_notebook(tmp_path / "1a_demo.ipynb")
     nb = nbformat.read(src, as_version=4)
-    clean = export.clean_notebook(nb)
+    clean = report_copy.clean_notebook(nb)
     outputs = [o for c in clean.cells if c.cell_type == "code" for o in c.outputs]
-    assert not any(o.get("name") == "stderr" or export.WIDGET_MIME in o.get("data", {}) for o in outputs)
+    assert not any(o.get("name") == "stderr" or report_copy.WIDGET_MIME in o.get("data", {}) for o in outputs)
     muted = clean.cells[5]
     assert muted.outputs == [] and muted.execution_count == 5  # still looks run
     assert nb.cells[1].outputs[1].name == "stderr"  # the original is untouched
-    title = export._take_title(clean, "1a_demo")
+    title = report_copy._take_title(clean, "1a_demo")
     assert title == "1a. Demo notebook" and not clean.cells[0].source.startswith("#")
-    assert export._authors({"authors": "A, B and C"}) == ["A", "B", "C"]
+    assert report_copy._authors({"authors": "A, B and C"}) == ["A", "B", "C"]
     b = make_notebook(tmp_path / "1b_demo.ipynb", title="1b. Second")
-    parts = [export._prepare(p, print) for p in (src, b)]
-    merged, meta = export.merge_notebooks(parts, "Series")
+    parts = [report_copy.prepare(p, print) for p in (src, b)]
+    merged, meta = report_copy.merge_notebooks(parts, "Series")
     heads = [c.source for c in merged.cells if c.cell_type == "markdown" and c.source.startswith("# ")]
     assert heads == ["# 1a. Demo notebook", "# 1b. Second"] and meta["toc"]
     assert len({c.id for c in merged.cells}) == len(merged.cells)

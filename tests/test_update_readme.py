@@ -7,7 +7,8 @@ import pytest
 
 matplotlib.use("Agg")
 
-from mmhelpers import plots, readme  # noqa: E402
+from mmhelpers import plots  # noqa: E402
+from tools import update_readme as readme  # noqa: E402
 
 
 def _figures(tmp_path, monkeypatch):

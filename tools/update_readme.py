@@ -1,4 +1,4 @@
-"""Put the series' own results into the README: ``python -m mmhelpers.readme``.
+"""Put the series' own results into the README: ``python -m tools.update_readme``.
 
 The README's results section sits between the markers ``<!-- results:start -->`` and
 ``<!-- results:end -->``; this replaces what is between them with the headline table that notebook
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import config
+from mmhelpers import config
 
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 TABLE, PICTURE = "1f_results.md", "00_pairs.png"

@@ -1,6 +1,6 @@
 """Export executed notebooks to PDF (nbconvert's LaTeX exporter + xelatex) and HTML.
 
-    python -m mmhelpers.export notebooks/ --out reports --formats pdf html --combined series
+    python -m tools.export notebooks/ --out reports --formats pdf html --combined series
 
 Writes ``<out>/<stem>.pdf`` and ``.html`` per notebook, and ``<out>/series.pdf``/``.html``: the
 notebooks merged in order into one (one title page, one table of contents). A cleaned *copy*
@@ -11,7 +11,7 @@ where the cell also emitted ``application/pdf``; the title is metadata ``title``
 ``# heading`` (not printed twice), and ``authors`` come from metadata. Without xelatex or pandoc
 (``scripts/setup_export.sh`` installs them) PDF is skipped with a one-line reason; HTML is
 still written. The LaTeX layout is ``templates/mmreport.tex.j2``; the cleaned copy is made by
-:mod:`mmhelpers.reportcopy`.
+:mod:`tools.report_copy`.
 """
 
 from __future__ import annotations
@@ -28,19 +28,9 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from . import config
-from .reportcopy import (  # noqa: F401  (re-exported: used as export.* by callers and tests)
-    REMOVE_CELL_TAGS,
-    REMOVE_INPUT_TAGS,
-    REMOVE_OUTPUT_TAGS,
-    SERIES_TITLE,
-    WIDGET_MIME,
-    _authors,
-    _prepare,
-    _take_title,
-    clean_notebook,
-    merge_notebooks,
-)
+from mmhelpers import config
+
+from .report_copy import REMOVE_CELL_TAGS, REMOVE_INPUT_TAGS, SERIES_TITLE, merge_notebooks, prepare
 
 FORMATS = ("pdf", "html")
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -244,7 +234,7 @@ def export_notebooks(paths, out_dir=None, formats=FORMATS, combined: str | None 
             say(f"PDF skipped: {why}")
             formats.remove("pdf")
     out.mkdir(parents=True, exist_ok=True)
-    parts = [_prepare(p, say) for p in notebooks]
+    parts = [prepare(p, say) for p in notebooks]
     jobs = list(zip(stems, parts))
     if combined:
         jobs.append((combined, merge_notebooks(parts, title or SERIES_TITLE)))
@@ -270,7 +260,7 @@ def export_notebooks(paths, out_dir=None, formats=FORMATS, combined: str | None 
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m mmhelpers.export", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m tools.export", description=__doc__.split("\n")[0])
     ap.add_argument("paths", nargs="+", help="notebooks or directories of notebooks (executed)")
     ap.add_argument("--out", default=None, help="output directory (default: <project>/reports)")
     ap.add_argument("--formats", nargs="+", choices=FORMATS, default=list(FORMATS))

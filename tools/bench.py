@@ -1,4 +1,4 @@
-"""The benchmark: ``python -m mmhelpers.bench [--quick]``; the last line printed is one JSON object.
+"""The benchmark: ``python -m tools.bench [--quick]``; the last line printed is one JSON object.
 
 Measures, each in a fresh subprocess so that caches, allocator settings and peak memory are clean:
 
@@ -32,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import config
+from mmhelpers import config
 
+ROOT = config.project_root()  # the checkout: where ``python -m tools.*`` is run
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 
 
@@ -72,7 +73,7 @@ def _run(args: list[str], env: dict, timeout: int = 3600, label: str | None = No
     whole process tree (kernels included), sampled every 0.5 s, goes to ``PEAKS[label]``."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, text=True, cwd=ROOT)
         peak = 0.0
         while proc.poll() is None:
             if label and (pss := _tree_pss_gib(proc.pid)) is not None:
@@ -123,7 +124,7 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
     import torch
     import torch.nn.functional as F
 
-    from . import experiments, models, precompute, train
+    from mmhelpers import experiments, models, precompute, train
 
     if kind.startswith("ours"):
         config.tune_allocator()
@@ -195,8 +196,8 @@ def _frozen_epoch_child(kind: str, splits, epochs: int) -> dict:
     member networks in every batch. ``ours_*``: what :func:`mmhelpers.experiments.get_model`
     does, the members' outputs computed once per split (timed apart, ``precompute_s``), then
     :func:`train.fit` on them. Untrained members: the timing does not depend on their weights."""
-    from . import fusion, models, train
-    from .experiments import RECIPES, member_outputs
+    from mmhelpers import fusion, models, train
+    from mmhelpers.experiments import RECIPES, member_outputs
 
     name = kind.split("_", 1)[1]
     members = [models.build(n) for n in ("image", "audio_mel")]
@@ -240,7 +241,7 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     res = {kind: [] for kind in kinds}
     for _ in range(rounds):
         for kind in kinds:
-            _, out = _run(["-m", "mmhelpers.bench", "--_epoch", kind, "--_epochs", epochs] + (["--quick"] if quick else []),
+            _, out = _run(["-m", "tools.bench", "--_epoch", kind, "--_epochs", epochs] + (["--quick"] if quick else []),
                           _env(None, quick, allocator=kind.startswith("ours")))
             res[kind].append(json.loads(out.strip().splitlines()[-1]))
     best = {kind: min(r["seconds_per_epoch"] for r in runs) for kind, runs in res.items()}
@@ -255,9 +256,9 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     return out
 
 
-def bench_series(quick: bool, cache: Path, label: str, jobs: int = 1) -> dict:
+def bench_series(quick: bool, cache: Path, label: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
-        seconds, stdout = _run(["-m", "mmhelpers.series", "--out", out, "--jobs", str(jobs)]
+        seconds, stdout = _run(["-m", "tools.run_series", "--out", out]
                                + (["--quick"] if quick else []), _env(cache, quick), timeout=7200,
                                label=f"series {label}")
     per_notebook = json.loads(stdout.strip().splitlines()[-1])
@@ -268,10 +269,6 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the dataset, the trainer and the notebook series.")
     ap.add_argument("--quick", action="store_true", help="fast variant: quick-mode data and series only")
     ap.add_argument("--skip", nargs="*", default=[], choices=["dataset", "epochs", "series"])
-    ap.add_argument("--jobs-quick", type=int, default=1,
-                    help="notebooks at once in the quick-mode series (default 1, as make notebooks-quick)")
-    ap.add_argument("--jobs-full", type=int, default=1,
-                    help="notebooks at once in the full-mode series (default 1, as make notebooks)")
     ap.add_argument("--_epoch", choices=[f"{side}{what}" for what in ("", "_intermediate", "_late")
                                          for side in ("ours", "reference")], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
@@ -279,8 +276,7 @@ def main(argv=None) -> int:
     if args._epoch:
         print(json.dumps(_epoch_child(args._epoch, args.quick, args._epochs)))
         return 0
-    result = {"quick": args.quick, "cpu_count": os.cpu_count(), "jobs_quick": args.jobs_quick,
-              "jobs_full": args.jobs_full}
+    result = {"quick": args.quick, "cpu_count": os.cpu_count()}
     if "dataset" not in args.skip:
         result.update(bench_dataset(args.quick))
         print(f"dataset: {result}", flush=True)
@@ -289,12 +285,12 @@ def main(argv=None) -> int:
         print(f"epochs: {result}", flush=True)
     if "series" not in args.skip:
         with tempfile.TemporaryDirectory(prefix="mmcache-") as cache:
-            result.update(bench_series(True, Path(cache), "quick", args.jobs_quick))
+            result.update(bench_series(True, Path(cache), "quick"))
             print(f"series quick: {result['series_quick_s']} s", flush=True)
             if not args.quick:
-                result.update(bench_series(False, Path(cache), "full_cold", args.jobs_full))
+                result.update(bench_series(False, Path(cache), "full_cold"))
                 print(f"series full cold: {result['series_full_cold_s']} s", flush=True)
-                result.update(bench_series(False, Path(cache), "full_warm", args.jobs_full))
+                result.update(bench_series(False, Path(cache), "full_warm"))
                 print(f"series full warm: {result['series_full_warm_s']} s", flush=True)
     result["peak_single_process_gb"] = round(_peak_children_gb(), 2)
     result["peak_memory_gib_by_run"] = PEAKS  # all processes of a run together (PSS)

@@ -1,6 +1,6 @@
-"""The cleaned copy of a notebook that :mod:`mmhelpers.export` hands to nbconvert.
+"""The cleaned copy of a notebook that :mod:`tools.export` hands to nbconvert.
 
-Nothing here writes a file: :func:`_prepare` reads a notebook, and the rest change only its
+Nothing here writes a file: :func:`prepare` reads a notebook, and the rest change only its
 cleaned copy. Cells tagged ``remove-output`` lose their outputs here; ``setup``/``remove-input``
 (input) and ``remove-cell`` (everything) are left to nbconvert's ``TagRemovePreprocessor`` with
 the tags below. stderr streams and tqdm widgets (and the widget state) are dropped; the title is
@@ -16,7 +16,7 @@ import os
 import re
 from pathlib import Path
 
-from . import config
+from mmhelpers import config
 
 SERIES_TITLE = "Multimodal deep learning: the notebook series"
 REMOVE_INPUT_TAGS = ("setup", "remove-input")
@@ -98,7 +98,7 @@ def _absolute_images(nb, folder: Path) -> str:
     return os.path.commonpath(found)
 
 
-def _prepare(path: Path, say) -> tuple[object, dict]:
+def prepare(path: Path, say) -> tuple[object, dict]:
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
