@@ -7,6 +7,12 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+import torch
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
 from . import config
 
 
@@ -42,34 +48,20 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
     exporter, so exported reports get vector graphics). Quick (smoke) mode renders PNG only:
     the second rendering of every figure was a tenth of its run time.
     """
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     config.tune_allocator()
     config.seed_everything(seed)
     threads = config.threads()
     if threads:
-        import torch
-
         torch.set_num_threads(threads)
     sns.set_theme(context="notebook", style="whitegrid", palette="deep")
     # pdf.fonttype 3 (matplotlib's default): glyphs drawn as vector outlines. Type 42 (whole
     # TrueType fonts, easier to edit in a vector editor) spent ~0.35 s per figure subsetting the fonts
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": False,
                          "axes.titleweight": "bold", "pdf.fonttype": 3})
-    try:
-        from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-        set_matplotlib_formats(*(("png",) if config.is_quick() else ("png", "pdf")))
-    except ImportError:  # pragma: no cover - outside IPython
-        pass
-    try:  # wide enough for our tables, narrow enough for an exported PDF page (~100 characters)
-        import pandas as pd
-
-        pd.set_option("display.width", 100)
-        pd.set_option("display.max_columns", 20)
-    except ImportError:  # pragma: no cover
-        pass
+    set_matplotlib_formats(*(("png",) if config.is_quick() else ("png", "pdf")))
+    # wide enough for our tables, narrow enough for an exported PDF page (~100 characters)
+    pd.set_option("display.width", 100)
+    pd.set_option("display.max_columns", 20)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)

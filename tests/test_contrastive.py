@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 import torch
 
-from mmhelpers import contrastive as C
+from mmhelpers.analysis import retrieval
 from mmhelpers.data import PairedData
+from mmhelpers.models.alignment import EMBED_DIM, PROJ_DIM, AlignmentModel
+from mmhelpers.training import checkpoints
+from mmhelpers.training import contrastive as C
+from mmhelpers.training.recipes import Recipe
+
+
+def recipe(epochs):
+    return Recipe(epochs=(epochs, epochs), batch_size=32, lr=3e-3, drop_last=True)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread_tmp_cache")  # tests/conftest.py
@@ -26,49 +34,49 @@ def test_recall_at_k_instance_and_class():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(50, 8))
     labels = np.arange(50) % 5
-    inst = C.recall_at_k(z, z, labels, labels, ks=(1, 5), match="instance")
+    inst = retrieval.recall_at_k(z, z, labels, labels, ks=(1, 5), match="instance")
     assert inst == {1: pytest.approx(1.0), 5: pytest.approx(1.0)}
     # a shuffled gallery: the exact partner is (almost) never first, the class often is
     perm = rng.permutation(50)
-    shuffled = C.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="instance")[1]
+    shuffled = retrieval.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="instance")[1]
     assert shuffled <= 0.1
-    assert C.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="class")[1] == pytest.approx(1.0)
+    assert retrieval.recall_at_k(z, z[perm], labels, labels[perm], ks=(1,), match="class")[1] == pytest.approx(1.0)
     # embeddings that only encode the class: class recall is perfect, exact recall is at most 1 in 10
     onehot = np.eye(5)[labels]
-    assert C.recall_at_k(onehot, onehot, labels, labels, ks=(1,))[1] == pytest.approx(1.0)
+    assert retrieval.recall_at_k(onehot, onehot, labels, labels, ks=(1,))[1] == pytest.approx(1.0)
     # reversed labels on the gallery: no class hit anywhere in the top 5 of the wrong classes
     wrong = (labels + 1) % 5
-    assert C.recall_at_k(onehot, onehot, labels, wrong, ks=(1,))[1] == pytest.approx(0.0)
+    assert retrieval.recall_at_k(onehot, onehot, labels, wrong, ks=(1,))[1] == pytest.approx(0.0)
     with pytest.raises(ValueError):
-        C.recall_at_k(z, z, labels, labels, match="exact")
+        retrieval.recall_at_k(z, z, labels, labels, match="exact")
 
 
 def test_prototype_accuracy_perfect_and_swapped():
     labels = np.arange(40) % 4
     z = np.eye(4)[labels]
-    assert C.prototype_accuracy(z, labels, z, labels) == pytest.approx(1.0)
-    assert C.prototype_accuracy(z, (labels + 1) % 4, z, labels) == pytest.approx(0.0)
+    assert retrieval.prototype_accuracy(z, labels, z, labels) == pytest.approx(1.0)
+    assert retrieval.prototype_accuracy(z, (labels + 1) % 4, z, labels) == pytest.approx(0.0)
 
 
 def test_linear_probe_separable_vs_noise():
     rng = np.random.default_rng(0)
     y = np.arange(200) % 4
     x = np.eye(4)[y] + 0.05 * rng.normal(size=(200, 4))
-    assert C.linear_probe(x[:100], y[:100], x[100:], y[100:]) == pytest.approx(1.0)
+    assert retrieval.linear_probe(x[:100], y[:100], x[100:], y[100:]) == pytest.approx(1.0)
     noise = rng.normal(size=(200, 4))
-    assert C.linear_probe(noise[:100], y[:100], noise[100:], y[100:]) < 0.6
+    assert retrieval.linear_probe(noise[:100], y[:100], noise[100:], y[100:]) < 0.6
 
 
 # ----------------------------------------------------------------------------- model, training, cache
 
 def test_alignment_model_shapes_and_embed_normalised():
     data = toy_pairs(20)
-    model, history = C.train_or_load("nt_xent", None, data, epochs=1)  # tau=None: untrained baseline
-    assert history == []
+    model = C.untrained_alignment(data)
+    assert not model.training and bool(model.audio_encoder.input.norm.fitted)
     z_img, z_aud = model(data.images[:4], data.audio[:4])
-    assert z_img.shape == z_aud.shape == (4, C.PROJ_DIM)
-    e = C.embed(model, data)
-    assert e["h_img"].shape == (20, C.EMBED_DIM) and e["z_aud"].shape == (20, C.PROJ_DIM)
+    assert z_img.shape == z_aud.shape == (4, PROJ_DIM)
+    e = retrieval.embed(model, data)
+    assert e["h_img"].shape == (20, EMBED_DIM) and e["z_aud"].shape == (20, PROJ_DIM)
     assert np.allclose(np.linalg.norm(e["z_img"], axis=1), 1, atol=1e-5)
     assert np.array_equal(e["labels"], data.labels.numpy())
 
@@ -76,40 +84,40 @@ def test_alignment_model_shapes_and_embed_normalised():
 @pytest.mark.parametrize("loss", list(C.LOSSES))
 def test_train_or_load_trains_once_then_loads(loss, monkeypatch, tmp_path):
     data = toy_pairs(64)
-    model, history = C.train_or_load(loss, 0.5, data, epochs=2, batch_size=32, progress=False)
-    assert len(history) == 2 and all(np.isfinite(h["loss"]) for h in history)
-    files = list((tmp_path / "cache" / "contrastive").glob(f"{loss}-tau0.5-*.pt"))
+    model, history = C.train_alignment(loss, 0.5, data, recipe=recipe(2), progress=False)
+    assert len(history.epochs) == 2 and all(np.isfinite(h["train_loss"]) for h in history.epochs)
+    files = list((tmp_path / "cache" / "models").glob(f"contrastive-{loss}-tau0_5-*.pt"))
     assert len(files) == 1
-    monkeypatch.setattr(C, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, history2 = C.train_or_load(loss, 0.5, data, epochs=2, batch_size=32, progress=False)
-    assert history2 == history
+    monkeypatch.setattr(checkpoints, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, history2 = C.train_alignment(loss, 0.5, data, recipe=recipe(2), progress=False)
+    assert history2.loaded and history2.epochs == history.epochs
     for (k, v), v2 in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(v, v2), k
 
 
 def test_a_stale_cached_run_is_trained_again_from_a_fresh_model(tmp_path):
     data = toy_pairs(64)
-    kw = dict(epochs=1, batch_size=32, progress=False)
-    clean, _ = C.train_or_load("nt_xent", 0.5, data, **kw)
-    (path,) = (tmp_path / "cache" / "contrastive").glob("nt_xent-tau0.5-*.pt")
+    kw = dict(recipe=recipe(1), progress=False)
+    clean, _ = C.train_alignment("nt_xent", 0.5, data, **kw)
+    (path,) = (tmp_path / "cache" / "models").glob("contrastive-nt_xent-tau0_5-*.pt")
     blob = torch.load(path, weights_only=True)
     blob["state_dict"] = {k: v + 1.0 if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     del blob["state_dict"]["audio_head.3.bias"]                # incompatible: loading raises part-way
     torch.save(blob, path)
-    again, history = C.train_or_load("nt_xent", 0.5, data, **kw)
-    assert len(history) == 1
+    again, history = C.train_alignment("nt_xent", 0.5, data, **kw)
+    assert not history.loaded and len(history.epochs) == 1
     for (k, v), v2 in zip(clean.state_dict().items(), again.state_dict().values()):
         assert torch.equal(v, v2), k
 
 
 def test_training_lowers_the_loss_and_rejects_unknown_losses():
     data = toy_pairs(64)
-    model = C.AlignmentModel()
-    history = C.fit(model, data, "nt_xent", 0.5, epochs=4, batch_size=32, lr=3e-3, progress=False)
-    assert history[-1]["loss"] < history[0]["loss"]
+    model, history = C.train_alignment("nt_xent", 0.5, data, recipe=recipe(4), progress=False)
+    assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
     assert not model.training
-    with pytest.raises(ValueError, match="loss"):
-        C.fit(model, data, "triplet", 0.5, epochs=1, batch_size=32, lr=1e-3, progress=False)
+    with pytest.raises(ValueError, match="name"):
+        C.ContrastiveLoss("triplet", 0.5)
+    assert isinstance(model, AlignmentModel)
 
 
 def test_pairs_subset_and_course_files_have_no_clean_views(monkeypatch, tmp_path):

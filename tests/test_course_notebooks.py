@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import torch
 
-from mmhelpers import embedded
+from mmhelpers.data import load_pairs
 
 NOTEBOOKS = ("00", "1a", "1c", "1f", "3a")
 
@@ -22,7 +22,7 @@ NOTEBOOKS = ("00", "1a", "1c", "1f", "3a")
 def write_course_files(root):
     root.mkdir()
     for split, prefix in (("train", "training"), ("test", "test")):
-        d = embedded.load(split, quick=True)
+        d = load_pairs(split, quick=True)
         for modality, tensor in (("images", d.images), ("audio", d.audio * 10)):  # course audio: +-2..35
             torch.save(tensor.clone(), root / f"{prefix}_{modality}.pth")
             torch.save(d.labels.clone(), root / f"{prefix}_{modality}_labels.pth")

@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from mmhelpers import cache, corrupt, embedded
+from mmhelpers.cache import arrays as cache
 from mmhelpers.data import load_pairs
+from mmhelpers.embedded import build, mnist, plan, store
+from mmhelpers.embedded import noise as corrupt
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +36,7 @@ def quick(cache_dir):
 def test_shapes_dtypes_and_sizes(quick):
     for split, n in (("train", 1000), ("test", 500)):
         d = quick[split]
-        assert len(d) == n == embedded.QUICK_SIZES[split]
+        assert len(d) == n == plan.QUICK_SIZES[split]
         assert d.images.shape == (n, 1, 28, 28) and d.images.dtype == torch.float32
         assert d.audio.shape == (n, 1, 8000) and d.audio.dtype == torch.float32
         assert d.labels.shape == (n,) and d.labels.dtype == torch.int64 and d.has_labels
@@ -49,13 +51,13 @@ def test_shapes_dtypes_and_sizes(quick):
 def test_noise_protocol(quick):
     m = quick["train"].meta
     scen = m["scenario"]
-    assert set(scen) == set(embedded.SCENARIOS)
-    assert all(200 < (scen == s).sum() < 470 for s in embedded.SCENARIOS)  # about 1/3 each
-    lo, hi = embedded.HEAVY
-    assert (m["image_noise"][scen == "image_noisy"] >= lo).all() and (m["audio_noise"][scen == "image_noisy"] <= embedded.LIGHT[1]).all()
-    assert (m["audio_noise"][scen == "audio_noisy"] >= lo).all() and (m["image_noise"][scen == "audio_noisy"] <= embedded.LIGHT[1]).all()
+    assert set(scen) == set(plan.SCENARIOS)
+    assert all(200 < (scen == s).sum() < 470 for s in plan.SCENARIOS)  # about 1/3 each
+    lo, hi = plan.HEAVY
+    assert (m["image_noise"][scen == "image_noisy"] >= lo).all() and (m["audio_noise"][scen == "image_noisy"] <= plan.LIGHT[1]).all()
+    assert (m["audio_noise"][scen == "audio_noisy"] >= lo).all() and (m["image_noise"][scen == "audio_noisy"] <= plan.LIGHT[1]).all()
     both = scen == "both_mild"
-    assert (m["image_noise"][both] <= embedded.LIGHT[1]).all() and (m["audio_noise"][both] <= embedded.LIGHT[1]).all()
+    assert (m["image_noise"][both] <= plan.LIGHT[1]).all() and (m["audio_noise"][both] <= plan.LIGHT[1]).all()
     assert (m["image_noise"][both] > 0).all() and (m["audio_noise"][both] > 0).all()
 
 
@@ -66,23 +68,23 @@ def test_train_and_test_are_disjoint_in_sources_and_voices(quick):
     variants = lambda vs: {v.split("+", 1)[1] for v in vs}  # noqa: E731
     assert not variants(tr["voice"]) & variants(te["voice"])
     # the full pools are disjoint too, not only the quick subsets
-    assert not set(embedded.mnist_sources("train")[2]) & set(embedded.mnist_sources("test")[2])
-    assert not set(embedded.voice_pool("train")) & set(embedded.voice_pool("test"))
+    assert not set(mnist.mnist_sources("train")[2]) & set(mnist.mnist_sources("test")[2])
+    assert not set(plan.voice_pool("train")) & set(plan.voice_pool("test"))
 
 
 def test_sources_are_reused_with_augmentation():
-    images, labels, _ = embedded.mnist_sources("train")
-    plan = embedded._plan("train", 9000, 0, labels, ["v+a"])
-    counts = np.bincount(plan["source"], minlength=len(labels))
+    images, labels, _ = mnist.mnist_sources("train")
+    drawn = plan.make_plan("train", 9000, 0, labels, ["v+a"])
+    counts = np.bincount(drawn["source"], minlength=len(labels))
     assert counts.min() >= 2 and counts.max() - counts.min() <= 1  # every source reused evenly
-    i, j = np.flatnonzero(plan["source"] == plan["source"][0])[:2]
-    a, b = embedded.augment(images[plan["source"][[i, j]]], plan["affine"][[i, j]])
+    i, j = np.flatnonzero(drawn["source"] == drawn["source"][0])[:2]
+    a, b = build.augment(images[drawn["source"][[i, j]]], drawn["affine"][[i, j]])
     assert np.abs(a - b).mean() > 0.01  # the two copies differ
 
 
 def test_clean_view_is_the_same_pairs_before_noise(quick):
     noisy = quick["test"]
-    clean = embedded.load("test", quick=True, clean=True)
+    clean = load_pairs("test", quick=True, clean=True)
     assert torch.equal(noisy.labels, clean.labels)
     untouched = noisy.meta["image_noise"] == 0
     assert untouched.any()
@@ -91,8 +93,8 @@ def test_clean_view_is_the_same_pairs_before_noise(quick):
     assert (noisy.images[heavy] - clean.images[heavy]).abs().mean() > 0.15
 
 
-BUILD = ("import sys, json; from mmhelpers import embedded; "
-         "a, m = embedded.load_arrays(sys.argv[1], quick=True, verbose=False); print(json.dumps(m['fingerprint']))")
+BUILD = ("import sys, json; from mmhelpers.embedded import store; "
+         "a, m = store.load_arrays(sys.argv[1], quick=True, verbose=False); print(json.dumps(m['fingerprint']))")
 
 
 def test_determinism_across_two_fresh_processes(tmp_path):
@@ -109,16 +111,16 @@ def test_determinism_across_two_fresh_processes(tmp_path):
 
 
 def test_quick_is_a_prefix_of_the_plan():
-    src_labels = embedded.mnist_sources("test")[1]
-    voices = embedded.voice_pool("test")
-    small, large = (embedded._plan("test", n, 0, src_labels, voices) for n in (50, 120))
+    src_labels = mnist.mnist_sources("test")[1]
+    voices = plan.voice_pool("test")
+    small, large = (plan.make_plan("test", n, 0, src_labels, voices) for n in (50, 120))
     for key in small:
         assert np.array_equal(small[key], large[key][:50]), key
 
 
 def test_partial_or_corrupt_cache_is_rebuilt(quick, cache_dir, monkeypatch):
     monkeypatch.setenv("MM_CACHE_DIR", str(cache_dir))
-    folder = embedded.cache_folder("test", embedded.QUICK_SIZES["test"])
+    folder = store.cache_folder("test", plan.QUICK_SIZES["test"])
     fp = cache.read_manifest(folder)["fingerprint"]
     path = folder / "audio.npy"
     raw = bytearray(path.read_bytes())
@@ -126,11 +128,11 @@ def test_partial_or_corrupt_cache_is_rebuilt(quick, cache_dir, monkeypatch):
     path.write_bytes(bytes(raw))
     with pytest.raises(cache.CacheMiss, match="digest"):
         cache.read_arrays(folder)
-    assert embedded.load("test", quick=True).fingerprint == fp  # rebuilt, identical
+    assert load_pairs("test", quick=True).fingerprint == fp  # rebuilt, identical
     (folder / "labels.npy").unlink()  # partial entry
-    assert embedded.load("test", quick=True).fingerprint == fp
+    assert load_pairs("test", quick=True).fingerprint == fp
     (folder / "manifest.json").write_text("{not json")
-    assert embedded.load("test", quick=True).fingerprint == fp
+    assert load_pairs("test", quick=True).fingerprint == fp
     assert not [p for p in folder.parent.iterdir() if ".tmp-" in p.name]  # no leftovers
 
 

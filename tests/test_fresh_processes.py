@@ -11,8 +11,8 @@ import time
 import numpy as np
 import pytest
 
-from mmhelpers import embedded, fresh_processes, speech
-from mmhelpers.fresh_processes import ChunkFailed, FreshProcesses
+from mmhelpers.embedded import build, fresh_processes, plan, speech
+from mmhelpers.embedded.fresh_processes import ChunkFailed, FreshProcesses
 
 WORKERS = '''
 import os, time
@@ -79,7 +79,7 @@ def test_a_users_script_builds_the_data_on_a_cold_cache(tmp_path, guard):
     out = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip().splitlines()[-1] == str(embedded.QUICK_SIZES["test"])
+    assert out.stdout.strip().splitlines()[-1] == str(plan.QUICK_SIZES["test"])
     assert "bootstrapping" not in out.stderr
 
 
@@ -87,20 +87,20 @@ def test_a_users_script_builds_the_data_on_a_cold_cache(tmp_path, guard):
 def test_a_failing_chunk_stops_the_build_promptly_and_names_the_chunk(monkeypatch):
     """An unknown voice in the second chunk: the build raises the worker's own error at once (the
     first chunk, still speaking, is killed), and no process is left behind."""
-    plan = embedded._plan
+    make_plan = build.make_plan
 
     def plan_with_a_bad_voice(*args, **kwargs):
-        result = plan(*args, **kwargs)
+        result = make_plan(*args, **kwargs)
         result["voice"] = result["voice"].astype(object)
-        result["voice"][embedded.SPEECH_CHUNK + 50] = "en-us+nosuchvoice"
+        result["voice"][plan.SPEECH_CHUNK + 50] = "en-us+nosuchvoice"
         return result
 
-    monkeypatch.setattr(embedded, "_plan", plan_with_a_bad_voice)
+    monkeypatch.setattr(build, "make_plan", plan_with_a_bad_voice)
     before = _children()
     t0 = time.perf_counter()
-    n = embedded.SPEECH_CHUNK + 100
+    n = plan.SPEECH_CHUNK + 100
     with pytest.raises(ValueError, match=r"(?s)synthesis chunk 2 of 2 \(train pairs 1000-1099\).*en-us\+nosuchvoice"):
-        embedded.build("train", n)
+        build.build("train", n)
     assert time.perf_counter() - t0 < 60  # a hang would never get here; a healthy failure takes ~2 s
     assert _children() <= before
 
@@ -155,7 +155,7 @@ def test_a_fresh_chunk_speaks_as_a_new_interpreter_does(tmp_path):
     speaks, whatever this process has spoken before."""
     utts = [speech.Utterance(w, "en-gb-x-rp+klatt3", seed=5) for w in ("zero", "eight", "three")]
     speech.synthesise(utts)  # give this process a history
-    code = ("import sys, numpy as np; from mmhelpers import speech; "
+    code = ("import sys, numpy as np; from mmhelpers.embedded import speech; "
             "u = [speech.Utterance(w, 'en-gb-x-rp+klatt3', seed=5) for w in ('zero', 'eight', 'three')]; "
             "np.savez(sys.argv[1], *speech.synthesise(u))")
     subprocess.run([sys.executable, "-c", code, str(tmp_path / "ref.npz")], check=True)

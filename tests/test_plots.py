@@ -7,11 +7,11 @@ import pytest
 from nbclient import NotebookClient
 from nbformat import v4
 
-from mmhelpers import plots
+from mmhelpers.plots import figures as plots
 
 CODE = """
 import matplotlib.pyplot as plt
-from mmhelpers import plots
+from mmhelpers.plots import figures as plots
 from mmhelpers.notebook import setup
 cfg = setup(quiet=True)
 fig, ax = plt.subplots(figsize=(3, 2))

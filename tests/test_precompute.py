@@ -1,13 +1,44 @@
 """Precomputed inputs: log-mel features computed once per split, late fusion trained on its
 members' logits. Both must give the same model as training on the raw inputs."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
-from mmhelpers import config, evaluate, experiments, fusion, models, precompute, train
+from mmhelpers import config
 from mmhelpers.data import DataError, PairedData
-from mmhelpers.inputs import MelInput
+from mmhelpers.data.splits import Splits
+from mmhelpers.features import precompute
+from mmhelpers.features.inputs import MelInput
+from mmhelpers.models.classifier import UnimodalClassifier, fit_normalisation
+from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder, RawAudioEncoder
+from mmhelpers.models.frozen import FrozenEncoder, FuseOutputs
+from mmhelpers.models.fusion import EarlyFusion, IntermediateFusion
+from mmhelpers.models.late_fusion import LateFusion
+from mmhelpers.training import checkpoints
+from mmhelpers.training import trainer as train
+from mmhelpers.training.checkpoints import train_or_load
+from mmhelpers.training.frozen_members import train_on_frozen_members
+from mmhelpers.training.recipes import RECIPES, SEEDS
+
+UNIMODAL = {"image": lambda: UnimodalClassifier(ImageEncoder(), "image"),
+            "audio_mel": lambda: UnimodalClassifier(LogMelEncoder(), "audio"),
+            "audio_raw": lambda: UnimodalClassifier(RawAudioEncoder(), "audio")}
+
+
+def fused(name, img, aud, frozen=True):
+    """The fusion ``name`` of two unimodal classifiers, their parts frozen or not."""
+    if name == "late":
+        return LateFusion(img, aud, freeze_members=frozen)
+    wrap = FrozenEncoder if frozen else (lambda e: e)
+    return IntermediateFusion(wrap(img.encoder), wrap(aud.encoder))
+
+
+def quick(name):
+    """The recipe ``name`` with its quick-mode epochs, whatever MM_QUICK says."""
+    return replace(RECIPES[name], epochs=(RECIPES[name].epochs[1],) * 2)
 
 
 @pytest.fixture(autouse=True)
@@ -38,15 +69,16 @@ def test_mel_input_takes_its_own_features_and_rejects_other_shapes():
     assert torch.allclose(again.norm.mean, MelInput(n_mels=32, hop=128).fit_normalisation(audio).norm.mean)
 
 
-@pytest.mark.parametrize("name,kwargs,has_front", [
-    ("audio_mel", {}, True), ("audio_raw", {}, False), ("image", {}, False), ("early", {}, True),
-    ("intermediate", {}, True), ("intermediate", {"audio": "raw"}, False)])
-def test_mel_front_end_only_where_the_audio_goes_through_one(name, kwargs, has_front):
-    assert (precompute.mel_front_end(models.build(name, **kwargs)) is not None) == has_front
+@pytest.mark.parametrize("make,has_front", [
+    (UNIMODAL["audio_mel"], True), (UNIMODAL["audio_raw"], False), (UNIMODAL["image"], False), (EarlyFusion, True),
+    (lambda: IntermediateFusion(ImageEncoder(), LogMelEncoder()), True),
+    (lambda: IntermediateFusion(ImageEncoder(), RawAudioEncoder()), False)])
+def test_mel_front_end_only_where_the_audio_goes_through_one(make, has_front):
+    assert (precompute.mel_front_end(make()) is not None) == has_front
 
 
 def test_for_model_gives_the_same_outputs_and_caches_identified_data_only():
-    model = models.build("intermediate").eval()
+    model = IntermediateFusion(ImageEncoder(), LogMelEncoder()).eval()
     data = pairs(20)
     (feat,) = precompute.for_model(model, data)
     assert feat.features.startswith("log-mel 32 bands") and feat.fingerprint not in ("", data.fingerprint)
@@ -60,7 +92,7 @@ def test_for_model_gives_the_same_outputs_and_caches_identified_data_only():
     (anonymous,) = precompute.for_model(model, pairs(20, fingerprint=""))
     assert anonymous.features and anonymous.fingerprint == ""
     assert sorted(p.name for p in folder.parent.iterdir()) == [folder.name]
-    raw = models.build("audio_raw")
+    raw = UNIMODAL["audio_raw"]()
     assert precompute.for_model(raw, data)[0] is data   # raw audio: the waveforms stay
     with pytest.raises(ValueError, match="already holds precomputed"):
         precompute.with_features(feat, precompute.mel_front_end(model))
@@ -78,8 +110,8 @@ def test_paired_data_shapes_are_free_only_for_precomputed_inputs():
 
 
 def _trained(name, splits):
-    model = models.build(name)
-    models.fit_normalisation(model, splits.train.images, splits.train.audio)
+    model = UNIMODAL[name]()
+    fit_normalisation(model, splits.train.images, splits.train.audio)
     train.fit(model, splits.train, splits.val, epochs=3, lr=3e-3, progress=False)
     return model
 
@@ -88,11 +120,11 @@ def _trained(name, splits):
                                        ("intermediate", ["model.hidden.0.weight", "model.hidden.0.bias",
                                                          "model.classifier.weight", "model.classifier.bias"])])
 def test_fuse_outputs_is_the_fusion_and_trains_only_its_own_weights(name, own):
-    img, aud = models.build("image").eval(), models.build("audio_mel").eval()
+    img, aud = UNIMODAL["image"]().eval(), UNIMODAL["audio_mel"]().eval()
     with pytest.raises(ValueError, match="freeze_members=True"):
-        fusion.FuseOutputs(models.build(name, image_model=img, audio_model=aud))
-    model = models.build(name, image_model=img, audio_model=aud, freeze_members=True).eval()
-    wrapper = fusion.FuseOutputs(model)
+        FuseOutputs(fused(name, img, aud, frozen=False))
+    model = fused(name, img, aud).eval()
+    wrapper = FuseOutputs(model)
     data = pairs(8)
     with torch.no_grad():
         a, b = model.member_outputs(data.images, data.audio)
@@ -101,33 +133,32 @@ def test_fuse_outputs_is_the_fusion_and_trains_only_its_own_weights(name, own):
 
 
 @pytest.mark.parametrize("name", ["late", "intermediate"])
-def test_get_model_fuses_on_member_outputs_and_is_cached(name, monkeypatch):
+def test_frozen_members_train_on_their_outputs_and_are_cached(name, monkeypatch):
     """A fusion of frozen members trains on their outputs, computed once per split, and ends with
     the same weights as the slow way (both networks run in every step)."""
-    splits = experiments.Splits(*pairs(200, 0).split(0.25), pairs(60, 1))
+    splits = Splits(*pairs(200, 0).split(0.25), pairs(60, 1))
     img, aud = _trained("image", splits), _trained("audio_mel", splits)
-    img.cache_key, aud.cache_key = "img", "aud"
-    config.seed_everything(0)  # get_model seeds before it builds: the same initial weights
-    ref = models.build(name, image_model=img, audio_model=aud, freeze_members=True)
-    recipe = dict(experiments.RECIPES[name])
-    train.fit(ref, *splits, epochs=recipe.pop("epochs")[1], progress=False, **recipe)
+    recipe = quick(name)
+    config.seed_everything(0)  # train_or_load seeds before it builds: the same initial weights
+    ref = fused(name, img, aud)
+    train.fit(ref, *splits, epochs=recipe.epochs[0], batch_size=recipe.batch_size, lr=recipe.lr, progress=False)
     members_called = []
     for m in (img, aud):
         monkeypatch.setattr(type(m.encoder), "forward", _counting_encoder(type(m.encoder).forward, members_called))
-    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, quick=True, progress=False)
+    model, history = train_on_frozen_members(name, lambda: fused(name, img, aud), splits, recipe=recipe,
+                                             progress=False)
     # each member ran once per split (train, validation, test), not once per epoch and batch (calls
     # on two pairs are precompute's check that the model takes log-mel features)
     sizes = sorted(n for n in members_called if n > 2)
     assert sizes == sorted(2 * [len(d) for d in splits]), members_called
     assert isinstance(model, type(ref)) and history.epochs and {"val_acc", "test_acc"} <= set(history.epochs[0])
-    ours, theirs = fusion.FuseOutputs(model).state_dict(), fusion.FuseOutputs(ref).state_dict()
+    ours, theirs = FuseOutputs(model).state_dict(), FuseOutputs(ref).state_dict()
     assert all(torch.allclose(ours[k], theirs[k], atol=1e-5) for k in ours)  # the same training
-    changed = [k for k in ours if not torch.equal(ours[k], fusion.FuseOutputs(
-        models.build(name, image_model=img, audio_model=aud, freeze_members=True)).state_dict()[k])]
+    changed = [k for k in ours if not torch.equal(ours[k], FuseOutputs(fused(name, img, aud)).state_dict()[k])]
     assert changed  # it did train
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, quick=True, progress=False)
-    assert h2.loaded and all(torch.equal(v, ours[k]) for k, v in fusion.FuseOutputs(again).state_dict().items())
+    monkeypatch.setattr(checkpoints, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, h2 = train_on_frozen_members(name, lambda: fused(name, img, aud), splits, recipe=recipe, progress=False)
+    assert h2.loaded and all(torch.equal(v, ours[k]) for k, v in FuseOutputs(again).state_dict().items())
 
 
 def _counting_encoder(forward, calls):
@@ -147,11 +178,12 @@ def _counting(forward, calls):
 def test_only_the_plotted_seed_records_a_test_curve():
     """Seeds other than the first are scored on the test split once, after training: their
     histories have validation every epoch but no test pass per epoch."""
-    splits = experiments.Splits(*pairs(120, 0).split(0.25), pairs(40, 1))
-    first, other = experiments.SEEDS[0], experiments.SEEDS[1]
-    _, plotted = experiments.get_model("audio_mel", splits, seed=first, quick=True, progress=False)
-    _, unplotted = experiments.get_model("audio_mel", splits, seed=other, quick=True, progress=False)
-    _, asked = experiments.get_model("audio_mel", splits, seed=other, quick=True, progress=False, test_curve=True)
+    splits = Splits(*pairs(120, 0).split(0.25), pairs(40, 1))
+    first, other = SEEDS[0], SEEDS[1]
+    kw = dict(recipe=quick("audio_mel"), progress=False)
+    _, plotted = train_or_load("audio_mel", UNIMODAL["audio_mel"], splits, seed=first, **kw)
+    _, unplotted = train_or_load("audio_mel", UNIMODAL["audio_mel"], splits, seed=other, **kw)
+    _, asked = train_or_load("audio_mel", UNIMODAL["audio_mel"], splits, seed=other, test_curve=True, **kw)
     assert all("test_acc" in e for e in plotted.epochs) and all("test_acc" in e for e in asked.epochs)
     assert all("test_acc" not in e and "val_acc" in e for e in unplotted.epochs)
     assert unplotted.key != asked.key and not asked.loaded   # different runs, cached apart

@@ -1,15 +1,26 @@
 """Robustness helpers (notebook 3a): missing-modality fills, the absent hook, fusions of frozen encoders,
 noise sweeps, robustness scores, temperature scaling, gate weights. Toy models: seconds."""
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from torch import nn
 
-from mmhelpers import calibration, evaluate, experiments, fusion, latent, models, train
-from mmhelpers import robustness as rb
+
+from mmhelpers.analysis import calibration, evaluate
+from mmhelpers.analysis import embeddings as latent
+from mmhelpers.analysis import robustness as rb
 from mmhelpers.data import PairedData
+from mmhelpers.data.splits import Splits
+from mmhelpers.models import fusion
+from mmhelpers.models.classifier import UnimodalClassifier
+from mmhelpers.models.frozen import FrozenEncoder
+from mmhelpers.training import checkpoints
+from mmhelpers.training.frozen_members import train_on_frozen_members
+from mmhelpers.training.recipes import RECIPES
 
 
 @pytest.fixture(autouse=True)
@@ -41,15 +52,12 @@ def toy_data(n=120, seed=0, fp="toy"):
     return PairedData(images.contiguous(), audio, labels, meta, fingerprint=f"{fp}{seed}-{n}")
 
 
-class Splits:
-    def __init__(self):
-        self.train, self.val, self.test = toy_data(200, 0), toy_data(60, 1), toy_data(90, 2)
+def toy_splits():
+    return Splits(toy_data(200, 0), toy_data(60, 1), toy_data(90, 2))
 
 
 def unimodal(modality):
-    m = models.UnimodalClassifier(MeanEncoder(modality, 12), modality)
-    m.cache_key = f"toy-{modality}"
-    return m.eval()
+    return UnimodalClassifier(MeanEncoder(modality, 12), modality).eval()
 
 
 # ----------------------------------------------------------------------------- missing modality
@@ -104,27 +112,29 @@ def test_missing_table_unimodal_rows_and_absent_only_where_it_applies():
 def test_frozen_encoder_never_trains():
     enc = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
     enc.embed_dim = 3
-    frozen = fusion.FrozenEncoder(enc)
+    frozen = FrozenEncoder(enc)
     frozen.train()
     assert not enc.training and not any(p.requires_grad for p in frozen.parameters())
 
 
 @pytest.mark.parametrize("name, kwargs", [("intermediate", {"modality_dropout": 0.3}), ("gated", {})])
 def test_fusion_of_frozen_encoders_learns_keeps_members_and_is_cached(name, kwargs, monkeypatch):
-    splits = Splits()
+    splits = toy_splits()
     img, aud = unimodal("image"), unimodal("audio")
     w_before = img.encoder.lin.weight.clone()
     # full-mode epochs (20-30 steps here: one batch per epoch) also under make test's MM_QUICK=1
-    fit = dict(quick=False, progress=False, **kwargs)
-    model, history = experiments.get_model(name, splits, image_model=img, audio_model=aud, **fit)
+    recipe = replace(RECIPES[name], epochs=(RECIPES[name].epochs[0],) * 2)
+    cls = fusion.IntermediateFusion if name == "intermediate" else fusion.GatedFusion
+    make = lambda: cls(FrozenEncoder(img.encoder), FrozenEncoder(aud.encoder), **kwargs)  # noqa: E731
+    model, history = train_on_frozen_members(name, make, splits, recipe=recipe, progress=False)
     acc = evaluate.accuracy(evaluate.predict(model, splits.test))
     assert acc > 0.5, acc  # 10 classes: chance is 0.1; the brightness is readable from both inputs
     assert model.image_encoder.encoder is img.encoder and torch.equal(img.encoder.lin.weight, w_before)
     assert not any(p.requires_grad for p in model.image_encoder.parameters())
     assert history.epochs and "test_acc" in history.epochs[0]  # seed 0: a test curve, as 1e plots
     # the second call loads the cached fusion and never trains
-    monkeypatch.setattr(train, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, h2 = experiments.get_model(name, splits, image_model=img, audio_model=aud, **fit)
+    monkeypatch.setattr(checkpoints, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
+    again, h2 = train_on_frozen_members(name, make, splits, recipe=recipe, progress=False)
     assert h2.loaded
     assert np.array_equal(evaluate.predict(again, splits.test).logits, evaluate.predict(model, splits.test).logits)
 
@@ -164,7 +174,7 @@ def test_robustness_scores_are_the_normalised_area():
 
 
 def test_test_subset_has_clean_partner_only_for_embedded_data(monkeypatch, tmp_path):
-    splits = Splits()
+    splits = toy_splits()
     monkeypatch.setattr(rb.config, "data_dir", lambda: tmp_path)  # as if MM_DATA were set
     noisy, clean = rb.test_subset(splits, n=20)
     assert clean is None and len(noisy) == 20

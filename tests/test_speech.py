@@ -6,8 +6,8 @@ import sys
 import numpy as np
 import pytest
 
-from mmhelpers import speech
-from mmhelpers.speech import SpeechUnavailable, Utterance
+from mmhelpers.embedded import speech
+from mmhelpers.embedded.speech import SpeechUnavailable, Utterance
 
 needs_engine = pytest.mark.skipif(not speech.available(), reason="libespeak-ng (espeakng-loader) not installed")
 
@@ -23,7 +23,7 @@ def _distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_import_has_no_side_effects():
-    code = ("import mmhelpers.speech as s; maps = open('/proc/self/maps').read() if "
+    code = ("import mmhelpers.embedded.speech as s; maps = open('/proc/self/maps').read() if "
             "__import__('os').path.exists('/proc/self/maps') else ''; "
             "assert s._ENGINE is None and 'espeak' not in maps and 'scipy.signal' not in __import__('sys').modules")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,8 +5,14 @@ import pytest
 import torch
 import torch.nn as nn
 
-from mmhelpers import evaluate, experiments, train
+from mmhelpers.analysis import comparison, evaluate
 from mmhelpers.data import PairedData
+from mmhelpers.data.splits import Splits
+from mmhelpers.training import trainer as train
+from mmhelpers.training.checkpoints import train_or_load
+from mmhelpers.training.recipes import Recipe
+
+RECIPE = Recipe(epochs=(3, 3), batch_size=128, lr=0.3)
 
 
 def toy_pairs(n=240, seed=0):
@@ -71,26 +77,45 @@ def test_fit_is_reproducible_by_seed():
 def test_train_or_load_caches_and_retrains(tmp_path, monkeypatch):
     monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path))
     tr, va, te = toy_pairs(), toy_pairs(100, 1), toy_pairs(100, 2)
-    m1, h1 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
+    splits = Splits(tr, va, te)
+    kw = dict(recipe=RECIPE, progress=False)
+    m1, h1 = train_or_load("probe", Probe, splits, **kw)
     assert not h1.loaded and len(list((tmp_path / "models").glob("probe-*.pt"))) == 1
-    m2, h2 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
+    m2, h2 = train_or_load("probe", Probe, splits, **kw)
     assert h2.loaded and m2.calls == 0  # loaded: not a single forward pass
     # showing a progress bar or not trains the same model: same entry
-    _, h2b = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=True)
+    _, h2b = train_or_load("probe", Probe, splits, recipe=RECIPE, progress=True)
     assert h2b.loaded and h2b.key == h1.key
     assert torch.equal(m1.lin.weight, m2.lin.weight) and h1.epochs == h2.epochs and h1.key == h2.key
     # any change of settings, data or seed is a different entry
-    _, h3 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=4, lr=0.3, progress=False)
-    _, h4 = train.train_or_load("probe", Probe, toy_pairs(240, 9), va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
-    assert not h3.loaded and not h4.loaded and len({h1.key, h3.key, h4.key}) == 3
+    _, h3 = train_or_load("probe", Probe, splits, recipe=Recipe(epochs=(4, 4), batch_size=128, lr=0.3), progress=False)
+    _, h4 = train_or_load("probe", Probe, Splits(toy_pairs(240, 9), va, te), **kw)
+    _, h7 = train_or_load("probe", Probe, splits, seed=1, test_curve=True, **kw)
+    assert not h3.loaded and not h4.loaded and not h7.loaded and len({h1.key, h3.key, h4.key, h7.key}) == 4
     # forced retraining replaces the entry
-    _, h5 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, retrain=True, epochs=3, lr=0.3, progress=False)
+    _, h5 = train_or_load("probe", Probe, splits, retrain=True, **kw)
     assert not h5.loaded and h5.key == h1.key
     # a corrupt file is trained again, not trusted
     path = tmp_path / "models" / f"{h1.key}.pt"
     path.write_bytes(b"garbage")
-    _, h6 = train.train_or_load("probe", Probe, tr, va, te, spec={"v": 1}, epochs=3, lr=0.3, progress=False)
+    _, h6 = train_or_load("probe", Probe, splits, **kw)
     assert not h6.loaded
+
+
+def test_fit_without_validation_keeps_the_last_epoch_and_takes_any_loss():
+    """The contrastive runs use the same fit: no labels, no validation, full batches only."""
+    tr = toy_pairs(100)
+    calls = []
+
+    def loss(model, images, audio, labels):
+        calls.append(len(images))
+        return model(images, audio).square().mean()
+
+    model = Probe()
+    hist = train.fit(model, tr, loss=loss, epochs=2, batch_size=32, drop_last=True, lr=0.1, progress=False)
+    assert set(calls) == {32} and len(calls) == 2 * (100 // 32)     # the last, smaller batch is dropped
+    assert hist.best_epoch == 2 and set(hist.epochs[-1]) == {"epoch", "train_loss", "seconds"}
+    assert hist.epochs[-1]["train_loss"] < hist.epochs[0]["train_loss"]
 
 
 class Wider(nn.Module):
@@ -120,21 +145,22 @@ class ProbeTanh(Probe):
 def test_a_changed_network_gets_its_own_entry_and_never_trains_on_from_stale_weights(tmp_path, monkeypatch):
     monkeypatch.setenv("MM_CACHE_DIR", str(tmp_path))
     tr, va, te = toy_pairs(), toy_pairs(100, 1), toy_pairs(100, 2)
-    kw = dict(spec={"v": 1}, epochs=2, lr=0.3, progress=False)
-    _, h_probe = train.train_or_load("m", Probe, tr, va, te, **kw)
+    splits = Splits(tr, va, te)
+    kw = dict(recipe=Recipe(epochs=(2, 2), batch_size=128, lr=0.3), progress=False)
+    _, h_probe = train_or_load("m", Probe, splits, **kw)
     # same name and settings, same parameter shapes, another function: not the Probe's weights
-    _, h_tanh = train.train_or_load("m", ProbeTanh, tr, va, te, **kw)
+    _, h_tanh = train_or_load("m", ProbeTanh, splits, **kw)
     assert not h_tanh.loaded and h_tanh.key != h_probe.key
-    clean, h_clean = train.train_or_load("m", Wider, tr, va, te, **kw)
+    clean, h_clean = train_or_load("m", Wider, splits, **kw)
     assert not h_clean.loaded
     # a stale file under this key whose first layer fits (the old network's, trained): the model
     # is trained from a fresh start, exactly as without the file
     stale = tmp_path / "models" / f"{h_clean.key}.pt"
-    blob = torch.load(stale, weights_only=False)
+    blob = torch.load(stale, weights_only=True)
     blob["state_dict"] = {k: v + 1.0 if k.startswith("lin") else v for k, v in blob["state_dict"].items()}
     del blob["state_dict"]["out.bias"]                       # incompatible: load_state_dict raises
     torch.save(blob, stale)
-    again, h_again = train.train_or_load("m", Wider, tr, va, te, **kw)
+    again, h_again = train_or_load("m", Wider, splits, **kw)
     assert not h_again.loaded
     for k, v in clean.state_dict().items():
         assert torch.equal(v, again.state_dict()[k]), k
@@ -181,5 +207,5 @@ def test_oracle_view_picks_the_cleaner_modality():
     data.meta["audio_noise"] = np.array([0.9, 0.0, 0.7, 0.1], np.float32)
     img = evaluate.from_probs(np.eye(10)[[0, 5, 2, 5]], data.labels.numpy())
     aud = evaluate.from_probs(np.eye(10)[[7, 1, 7, 3]], data.labels.numpy())
-    oracle = experiments.oracle_view(img, aud, data)
+    oracle = comparison.oracle_view(img, aud, data)
     assert oracle.preds.tolist() == [0, 1, 2, 3] and evaluate.accuracy(oracle) == 1.0

@@ -7,7 +7,7 @@ import pytest
 
 matplotlib.use("Agg")
 
-from mmhelpers import plots  # noqa: E402
+from mmhelpers.plots import figures as plots  # noqa: E402
 from tools import update_readme as readme  # noqa: E402
 
 

@@ -114,34 +114,37 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
     ``*_intermediate`` and ``*_late``: :func:`_frozen_epoch_child`. Otherwise the intermediate-fusion
     network from scratch, every weight training:
 
-    ``ours``: :func:`mmhelpers.train.fit` (batches sliced from preloaded tensors, batch 128,
+    ``ours``: :func:`mmhelpers.training.trainer.fit` (batches sliced from preloaded tensors, batch 128,
     inference mode and batch 1024 for evaluation, the allocator fix, log-mel features computed
-    once per split by :mod:`mmhelpers.precompute`; that one-off cost is reported apart, as
+    once per split by :mod:`mmhelpers.features.precompute`; that one-off cost is reported apart, as
     ``precompute_s``). ``reference``: the tutorial
     pattern (a per-item ``Dataset`` and ``DataLoader``, batch 64, ``torch.no_grad`` evaluation with the
     same loaders, glibc's default allocator). Same model, data, optimiser and learning rate.
     """
-    import torch
-    import torch.nn.functional as F
 
-    from mmhelpers import experiments, models, precompute, train
+    from mmhelpers.data.splits import load_splits
+    from mmhelpers.features.precompute import for_model
+    from mmhelpers.models.classifier import fit_normalisation
+    from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder
+    from mmhelpers.models.fusion import IntermediateFusion
+    from mmhelpers.training.trainer import fit
 
     if kind.startswith("ours"):
         config.tune_allocator()
-    splits = experiments.load_splits(quick=quick)
+    splits = load_splits(quick=quick)
     config.seed_everything(0)
     if kind.endswith(("_intermediate", "_late")):
         return _frozen_epoch_child(kind, splits, epochs)
-    model = models.build("intermediate")
+    model = IntermediateFusion(ImageEncoder(), LogMelEncoder())
     if kind == "ours":
         t0 = time.perf_counter()
-        tr, va, te = precompute.for_model(model, *_unidentified(splits))
+        tr, va, te = for_model(model, *_unidentified(splits))
         precompute_s = time.perf_counter() - t0
-        models.fit_normalisation(model, tr.images, tr.audio)
-        history = train.fit(model, tr, va, te, epochs=epochs, batch_size=128, lr=1e-3, progress=False)
+        fit_normalisation(model, tr.images, tr.audio)
+        history = fit(model, tr, va, te, epochs=epochs, batch_size=128, lr=1e-3, progress=False)
         return {"seconds_per_epoch": min(e["seconds"] for e in history.epochs), "pairs": len(splits.train),
                 "precompute_s": precompute_s, "features": tr.features}
-    models.fit_normalisation(model, splits.train.images, splits.train.audio)
+    fit_normalisation(model, splits.train.images, splits.train.audio)
     return _reference_epochs(model, splits, epochs, lr=1e-3)
 
 
@@ -193,25 +196,34 @@ def _reference_epochs(model, splits, epochs: int, lr: float) -> dict:
 def _frozen_epoch_child(kind: str, splits, epochs: int) -> dict:
     """A fusion of two frozen members, as 1e (``*_intermediate``) and 1f (``*_late``) train it:
     only the fusion's own weights train. ``reference_*``: the tutorial loop, which runs both
-    member networks in every batch. ``ours_*``: what :func:`mmhelpers.experiments.get_model`
-    does, the members' outputs computed once per split (timed apart, ``precompute_s``), then
-    :func:`train.fit` on them. Untrained members: the timing does not depend on their weights."""
-    from mmhelpers import fusion, models, train
-    from mmhelpers.experiments import RECIPES, member_outputs
+    member networks in every batch. ``ours_*``: what
+    :func:`mmhelpers.training.frozen_members.train_on_frozen_members` does, the members' outputs
+    computed once per split (timed apart, ``precompute_s``), then ``fit`` on them. Untrained
+    members: the timing does not depend on their weights."""
+    from mmhelpers.models.classifier import UnimodalClassifier, fit_normalisation
+    from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder
+    from mmhelpers.models.frozen import FrozenEncoder, FuseOutputs
+    from mmhelpers.models.fusion import IntermediateFusion
+    from mmhelpers.models.late_fusion import LateFusion
+    from mmhelpers.training.frozen_members import member_outputs
+    from mmhelpers.training.recipes import RECIPES
+    from mmhelpers.training.trainer import fit
 
     name = kind.split("_", 1)[1]
-    members = [models.build(n) for n in ("image", "audio_mel")]
+    members = [UnimodalClassifier(ImageEncoder(), "image"), UnimodalClassifier(LogMelEncoder(), "audio")]
     for m in members:
-        models.fit_normalisation(m, splits.train.images, splits.train.audio)
-    model = models.build(name, image_model=members[0], audio_model=members[1], freeze_members=True)
-    lr, batch_size = RECIPES[name]["lr"], RECIPES[name]["batch_size"]
+        fit_normalisation(m, splits.train.images, splits.train.audio)
+    if name == "late":
+        model = LateFusion(*members, freeze_members=True)
+    else:
+        model = IntermediateFusion(*(FrozenEncoder(m.encoder) for m in members))
+    lr, batch_size = RECIPES[name].lr, RECIPES[name].batch_size
     if kind.startswith("reference"):
         return _reference_epochs(model, splits, epochs, lr=lr)
     t0 = time.perf_counter()
     outputs = [member_outputs(model, d) for d in _unidentified(splits)]
     precompute_s = time.perf_counter() - t0
-    history = train.fit(fusion.FuseOutputs(model), *outputs, epochs=epochs, batch_size=batch_size, lr=lr,
-                        progress=False)
+    history = fit(FuseOutputs(model), *outputs, epochs=epochs, batch_size=batch_size, lr=lr, progress=False)
     return {"seconds_per_epoch": min(e["seconds"] for e in history.epochs), "pairs": len(splits.train),
             "precompute_s": precompute_s}
 

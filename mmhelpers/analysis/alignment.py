@@ -1,0 +1,52 @@
+"""Judging a contrastive alignment (notebook 3b): every (loss, temperature) run of
+:mod:`mmhelpers.training.contrastive` scored by retrieval, linear probes and image prototypes
+(:mod:`.retrieval`), in one table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .. import config
+from ..data.paired import PairedData
+from ..training.contrastive import LOSSES, taus, train_alignment, untrained_alignment
+from .retrieval import run_scores
+
+
+def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES), tau_values=None,
+         seed: int = config.SEED, progress: bool = True):
+    """Train-or-load every ``(loss, tau)`` and score it; plus the untrained baseline.
+
+    Returns ``(table, trained)``: a DataFrame indexed by ``(loss, tau)`` with every metric of
+    :func:`scores` and the training seconds, and ``{(loss, tau): model}``.
+    """
+    tau_values = taus() if tau_values is None else tau_values
+    runs = [("untrained", None)] + [(loss, t) for loss in loss_names for t in tau_values]
+    rows, trained = {}, {}
+    for loss, t in runs:
+        if t is None:
+            model, history = untrained_alignment(train_data, seed), None
+        else:
+            model, history = train_alignment(loss, t, train_data, seed=seed, progress=progress)
+        row = dict(run_scores(model, train_data, test_data))
+        row["train seconds"] = history.seconds if history else 0.0
+        row["final loss"] = history.epochs[-1]["train_loss"] if history else np.nan
+        rows[(loss, np.nan if t is None else t)] = row
+        trained[(loss, t)] = model
+    table = pd.DataFrame(rows).T
+    table.index.names = ["loss", "tau"]
+    return table.round(2), trained
+
+
+def views_table(loss: str, tau: float, train_views: dict, test_views: dict,
+                seed: int = config.SEED, progress: bool = True,
+                metrics=("R@1 aud→img", "probe audio", "audio by image prototype")):
+    """One ``(loss, tau)`` trained on each training view (e.g. ``{"clean": ..., "noisy": ...}``,
+    the same pairs) and scored on each test view: which pairs make a good positive?"""
+    rows = {}
+    for tr_name, tr in train_views.items():
+        model, _ = train_alignment(loss, tau, tr, seed=seed, progress=progress)
+        for te_name, te in test_views.items():
+            row = run_scores(model, tr, te)
+            rows[(f"trained on {tr_name}", f"tested on {te_name}")] = {m: row[m] for m in metrics}
+    return pd.DataFrame(rows).T.round(1)

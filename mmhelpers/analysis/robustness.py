@@ -1,0 +1,250 @@
+"""Robustness of the trained models (notebook 3a): a missing modality, a noise sweep, the gate's
+per-sample weights. (Calibration: :mod:`.calibration`; embedding maps: :mod:`.embeddings`.)
+
+The models are those of 1a-1f (the same recipes and cached runs) plus two more fusions of the
+same frozen image and audio encoders: intermediate fusion trained with modality dropout, and a
+gate. The three embedding fusions differ only in the fusion rule.
+
+A missing modality is simulated three ways (:data:`FILLS`): the raw input zeroed (a dead sensor),
+the raw input replaced by its training mean (imputation), or the modality's embedding zeroed inside
+the model (``"absent"``: the model is told; only models with an ``image_encoder``/``audio_encoder``).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from sklearn.metrics import auc
+from torch import nn
+
+from .. import config
+from ..cache.results import compute_or_load
+from ..data.loading import load_pairs
+from ..data.paired import MODALITIES, PairedData
+from ..embedded.noise import corrupt_audios, corrupt_images
+from ..models.classifier import UnimodalClassifier
+from ..models.encoders import ImageEncoder, LogMelEncoder
+from ..models.frozen import FrozenEncoder
+from ..models.fusion import EarlyFusion, GatedFusion, IntermediateFusion
+from ..models.late_fusion import LateFusion
+from ..training.checkpoints import train_or_load
+from ..training.frozen_members import train_on_frozen_members
+from . import evaluate
+
+FILLS = ("zero", "mean", "absent")
+MODALITY_DROPOUT = 0.3
+#: severities of the noise sweep and size of its fixed test subset, (full, quick)
+SEVERITIES = ((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), (0.0, 0.5, 1.0))
+SUBSET = (1000, 200)
+TSNE_POINTS = (600, 200)
+
+
+def severities(quick: bool | None = None) -> tuple:
+    return SEVERITIES[config.is_quick(quick)]
+
+
+# ----------------------------------------------------------------------------- models
+
+def model_zoo(splits, seed: int = config.SEED, progress: bool = True) -> dict:
+    """Every model of 1a-1f (the same recipes, so the same cached runs) plus two more fusions of the
+    same frozen encoders: intermediate fusion trained with modality dropout, and a gated fusion."""
+    def unimodal(name, make):
+        return train_or_load(name, make, splits, seed=seed, progress=progress)[0]
+
+    def fused(name, make):
+        return train_on_frozen_members(name, make, splits, seed=seed, progress=progress)[0]
+
+    img = unimodal("image", lambda: UnimodalClassifier(ImageEncoder(), "image"))
+    aud = unimodal("audio_mel", lambda: UnimodalClassifier(LogMelEncoder(), "audio"))
+    frozen = lambda: (FrozenEncoder(img.encoder), FrozenEncoder(aud.encoder))  # noqa: E731
+    return {"image": img, "audio": aud, "early": unimodal("early", EarlyFusion),
+            "intermediate": fused("intermediate", lambda: IntermediateFusion(*frozen())),
+            "late": fused("late", lambda: LateFusion(img, aud, freeze_members=True)),
+            f"intermediate + mod. dropout {MODALITY_DROPOUT}": fused(
+                "intermediate", lambda: IntermediateFusion(*frozen(), modality_dropout=MODALITY_DROPOUT)),
+            "gated": fused("gated", lambda: GatedFusion(*frozen()))}
+
+
+# ----------------------------------------------------------------------------- data variants
+
+def replace(data: PairedData, tag: str, images=None, audio=None) -> PairedData:
+    """A copy of ``data`` with new images and/or audio (labels and meta unchanged)."""
+    images = data.images if images is None else torch.as_tensor(images, dtype=torch.float32)
+    audio = data.audio if audio is None else torch.as_tensor(audio, dtype=torch.float32)
+    return PairedData(images.reshape(data.images.shape), audio.reshape(data.audio.shape), data.labels,
+                      data.meta, data.has_labels, f"{data.name} [{tag}]",
+                      f"{data.fingerprint}|{tag}" if data.fingerprint else "")
+
+
+def training_means(train_data: PairedData) -> dict:
+    """The mean training image (1, 28, 28) and mean training waveform (1, 8000)."""
+    return {"image": train_data.images.mean(0), "audio": train_data.audio.mean(0)}
+
+
+def without(data: PairedData, modality: str, fill: str, means: dict | None = None) -> PairedData:
+    """``data`` with ``modality`` missing at the input: ``fill="zero"`` or ``"mean"`` (``means``)."""
+    if modality not in MODALITIES or fill not in ("zero", "mean"):
+        raise ValueError(f"without: modality in {MODALITIES}, fill in ('zero', 'mean'); got {modality!r}, {fill!r}")
+    x = data.images if modality == "image" else data.audio
+    if fill == "mean":
+        if means is None:
+            raise ValueError("without: fill='mean' needs means=training_means(splits.train)")
+        new = means[modality].expand_as(x).clone()
+    else:
+        new = torch.zeros_like(x)
+    return replace(data, f"{modality} {fill}", **{"images" if modality == "image" else "audio": new})
+
+
+@contextmanager
+def absent(model: nn.Module, modality: str):
+    """Inside the block, ``model``'s ``<modality>_encoder`` outputs zeros: the embedding a modality-
+    dropout model was trained to read as "missing". Raises ``AttributeError`` for other models."""
+    encoder = getattr(model, f"{modality}_encoder")
+    handle = encoder.register_forward_hook(lambda m, inp, out: torch.zeros_like(out))
+    try:
+        yield model
+    finally:
+        handle.remove()
+
+
+def corrupted(data: PairedData, modality: str, severity: float, seed: int = config.SEED) -> PairedData:
+    """``data`` with one modality passed through the generator's own corruption at ``severity``."""
+    if modality == "image":
+        return replace(data, f"image {severity:g}", images=corrupt_images(data.images.numpy(), severity, seed))
+    if modality == "audio":
+        return replace(data, f"audio {severity:g}", audio=corrupt_audios(data.audio.numpy(), severity, seed))
+    raise ValueError(f"corrupted: modality must be one of {MODALITIES}, got {modality!r}")
+
+
+def test_subset(splits, n: int | None = None, seed: int = config.SEED) -> tuple[PairedData, PairedData | None]:
+    """A fixed random subset of the test pairs as given (noisy) and the same pairs before noise.
+
+    The clean version exists for the embedded dataset only; with the course's files (``MM_DATA``)
+    it is ``None``, and a noise sweep has to add noise on top of the given pairs instead.
+    """
+    n = n or SUBSET[config.is_quick()]
+    idx = np.sort(np.random.default_rng(seed).choice(len(splits.test), min(n, len(splits.test)), replace=False))
+    noisy = splits.test[idx]
+    if config.data_dir() is not None or "index" not in noisy.meta:
+        return noisy, None
+    return noisy, load_pairs("test", clean=True)[noisy.meta["index"]]
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def predict(model, data: PairedData) -> tuple[evaluate.Predictions, np.ndarray | None]:
+    """Predictions and, for a model with ``last_weights`` (the gate), the (N, 2) weights."""
+    if not hasattr(model, "last_weights"):
+        return evaluate.predict(model, data), None
+    weights = []
+    handle = model.register_forward_hook(lambda m, inp, out: weights.append(m.last_weights.cpu()))
+    try:
+        pred = evaluate.predict(model, data)
+    finally:
+        handle.remove()
+    return pred, torch.cat(weights).numpy()
+
+
+def missing_table(zoo: dict, data: PairedData, means: dict):
+    """Accuracy (%) per model with both modalities, and with each one missing under each fill."""
+    rows = {}
+    for name, model in zoo.items():
+        row = {("both", "present"): evaluate.accuracy(evaluate.predict(model, data))}
+        for m in MODALITIES:
+            for fill in ("zero", "mean"):
+                row[(f"no {m}", fill)] = evaluate.accuracy(evaluate.predict(model, without(data, m, fill, means)))
+            if hasattr(model, f"{m}_encoder"):
+                with absent(model, m):
+                    row[(f"no {m}", "absent")] = evaluate.accuracy(evaluate.predict(model, data))
+        rows[name] = row
+    return (pd.DataFrame(rows).T * 100).round(1)
+
+
+def noise_sweep(zoo: dict, data: PairedData, levels=None, seed: int = config.SEED):
+    """Accuracy while one modality is corrupted at each severity and the other stays as given.
+
+    Returns a long DataFrame: ``model, corrupted, severity, accuracy`` (%), plus ``image_weight``
+    (the gate's mean weight on the image) for gated models.
+    """
+    levels = severities() if levels is None else levels
+    spec = {"zoo": zoo, "data": data, "levels": [float(s) for s in levels], "seed": seed}
+    return compute_or_load("noise_sweep", spec, lambda: _noise_sweep(zoo, data, levels, seed))
+
+
+def _noise_sweep(zoo: dict, data: PairedData, levels, seed: int):
+    records, base = [], {}
+    for modality in MODALITIES:
+        for s in levels:
+            d = data if s == 0 else corrupted(data, modality, s, seed)
+            for name, model in zoo.items():
+                if s == 0 and name in base:
+                    rec = dict(base[name])
+                else:
+                    pred, w = predict(model, d)
+                    rec = {"accuracy": 100 * evaluate.accuracy(pred),
+                           "image_weight": float(w[:, 0].mean()) if w is not None else np.nan}
+                    if s == 0:
+                        base[name] = rec
+                records.append(dict(model=name, corrupted=modality, severity=float(s), **rec))
+    return pd.DataFrame(records)
+
+
+def robustness_scores(sweep):
+    """Area under each accuracy-vs-severity curve divided by the severity range (sklearn ``auc``):
+    the mean accuracy (%) over the sweep; a table models x corrupted modality, plus their mean."""
+    def area(g):
+        s = g.sort_values("severity")
+        return auc(s.severity, s.accuracy) / (s.severity.max() - s.severity.min())
+
+    table = sweep.groupby(["model", "corrupted"], sort=False).apply(area, include_groups=False).unstack()
+    table.columns = [f"{c} corrupted" for c in table.columns]
+    table["mean"] = table.mean(axis=1)
+    return table.round(1).sort_values("mean", ascending=False)
+
+
+# ----------------------------------------------------------------------------- figures
+
+def plot_missing(table, title: str = "accuracy (%) with a modality missing"):
+    """The :func:`missing_table` as an annotated heatmap (models x condition)."""
+    flat = table.copy()
+    flat.columns = [f"{a}\n{b}" for a, b in flat.columns]
+    fig, ax = plt.subplots(figsize=(1.1 * flat.shape[1] + 3, 0.45 * len(flat) + 1.2))
+    sns.heatmap(flat, annot=True, fmt=".0f", cmap="viridis", vmin=0, vmax=100, cbar=False, ax=ax)
+    ax.set(title=title, xlabel="", ylabel="")
+    ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(sweep, scores=None):
+    """Accuracy vs severity, one panel per corrupted modality, one line per model."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
+    for ax, modality in zip(axes, MODALITIES):
+        part = sweep[sweep.corrupted == modality]
+        sns.lineplot(data=part, x="severity", y="accuracy", hue="model", style="model", markers=True,
+                     dashes=False, ax=ax, legend=modality == "audio")
+        ax.set(title=f"{modality} corrupted, the other clean", xlabel=f"{modality} noise severity",
+               ylabel="test accuracy (%)", ylim=(0, 100))
+    axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def plot_gate(weights: np.ndarray, data: PairedData, sweep):
+    """The gate's weight on the image: per scenario of the test set (left) and along the sweep (right)."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    scen = data.meta.get("scenario", np.full(len(weights), "all"))
+    sns.boxplot(x=scen, y=weights[:, 0], order=sorted(set(scen)), ax=ax1, color="C0", fliersize=1)
+    ax1.set(title="gate weight on the image, test pairs", ylabel="image weight", ylim=(0, 1))
+    gated = sweep.dropna(subset=["image_weight"])
+    sns.lineplot(data=gated, x="severity", y="image_weight", hue="corrupted", marker="o", ax=ax2)
+    ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax2.set(title="mean image weight along the sweep", xlabel="severity of the corrupted modality",
+            ylabel="image weight", ylim=(0, 1))
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,109 @@
+"""The unimodal classifier, and the helpers every model shares: normalisation fitting, parameter counts.
+
+Every classifier has the same interface, so one trainer serves them all::
+
+    logits = model(images, audio)      # (B, 10); a unimodal model ignores the other input
+    z = model.embed(images, audio)     # (B, model.embed_dim): the input of the final nn.Linear
+
+``images`` are (B, 1, 28, 28) in [0, 1]; ``audio`` is (B, 1, 8000) raw waveform. Normalisation
+statistics come from *training* data only: ``fit_normalisation(model, train_images, train_audio)``
+fits every :class:`~mmhelpers.features.standardize.Standardize` inside a model (a fresh one is the
+identity). The encoders are in :mod:`mmhelpers.models.encoders`, the fusion models in
+:mod:`mmhelpers.models.fusion`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..data.paired import MODALITIES
+from ..features.standardize import Standardize
+
+# ----------------------------------------------------------------------------- classifiers
+
+def _pick(images, audio, modality: str, who: str) -> torch.Tensor:
+    x = images if modality == "image" else audio
+    if x is None:
+        raise ValueError(f"{who}: the {modality} input is None but this model uses it")
+    return x
+
+
+class UnimodalClassifier(nn.Module):
+    """``encoder`` on one modality -> ReLU -> Linear(embed_dim, n_classes); ignores the other input
+    (which may be ``None``). ``embed`` returns the ReLU'd encoder output."""
+
+    def __init__(self, encoder: nn.Module, modality: str, n_classes: int = 10):
+        super().__init__()
+        if modality not in MODALITIES:
+            raise ValueError(f"UnimodalClassifier: modality must be one of {MODALITIES}, got {modality!r}")
+        if not hasattr(encoder, "embed_dim"):
+            raise TypeError("UnimodalClassifier: encoder needs an embed_dim attribute")
+        self.modality, self.embed_dim = modality, encoder.embed_dim
+        self.encoder = encoder
+        self.act = nn.ReLU()
+        self.classifier = nn.Linear(encoder.embed_dim, n_classes)
+
+    def embed(self, images, audio) -> torch.Tensor:
+        return self.act(self.encoder(_pick(images, audio, self.modality, type(self).__name__)))
+
+    def head(self, encoding: torch.Tensor) -> torch.Tensor:
+        """Logits from the encoder's output (what ``forward`` computes after the encoder)."""
+        return self.classifier(self.act(encoding))
+
+    def forward(self, images, audio) -> torch.Tensor:
+        return self.head(self.encoder(_pick(images, audio, self.modality, type(self).__name__)))
+
+
+# ----------------------------------------------------------------------------- helpers
+
+@torch.no_grad()
+def fit_normalisation(model: nn.Module, images: torch.Tensor | None = None,
+                      audio: torch.Tensor | None = None, refit: bool = True) -> list[str]:
+    """Fit every normalisation inside ``model`` on TRAINING ``images`` / ``audio``.
+
+    Walks the modules; each encoder or input stage that declares a ``modality`` and a
+    ``fit_normalisation`` method gets the matching tensor (once: its sub-modules are then
+    skipped). ``refit=False`` leaves alone a stage that is fitted already (e.g. the encoders of
+    trained models inside a fusion). Returns the names of what was fitted, e.g.
+    ``["encoder (audio)"]``. Raises ``ValueError`` when the model needs a modality that was not given.
+    """
+    given = {"image": images, "audio": audio}
+    done, fitted = set(), []
+    for name, module in model.named_modules():
+        if id(module) in done or getattr(module, "modality", None) not in MODALITIES \
+                or not callable(getattr(module, "fit_normalisation", None)):
+            continue
+        if not refit and _is_fitted(module):
+            done.update(id(m) for m in module.modules())
+            continue
+        x = given[module.modality]
+        if x is None:
+            raise ValueError(f"fit_normalisation: {name or type(module).__name__} needs "
+                             f"{'images' if module.modality == 'image' else 'audio'} (training data), got None")
+        module.fit_normalisation(x)
+        done.update(id(m) for m in module.modules())
+        fitted.append(f"{name or type(module).__name__} ({module.modality})")
+    return fitted
+
+
+def _is_fitted(module: nn.Module) -> bool:
+    norms = [m for m in module.modules() if isinstance(m, Standardize)]
+    return bool(norms) and all(bool(m.fitted) for m in norms)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def describe(model: nn.Module) -> str:
+    """A short text for notebooks: parameter counts, then every layer with its own parameter count."""
+    lines = [f"{type(model).__name__}: {count_parameters(model):,} trainable parameters "
+             f"({count_parameters(model, False):,} in all)"]
+    leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
+    width = max((len(n) for n, _ in leaves), default=0)
+    for n, m in leaves:
+        own = sum(p.numel() for p in m.parameters())
+        text = f"{type(m).__name__}({m.num_features})" if isinstance(m, nn.modules.batchnorm._BatchNorm) else repr(m)
+        lines.append(f"  {n:<{width}}  {text}" + (f"  [{own:,}]" if own else ""))
+    return "\n".join(lines)

@@ -1,0 +1,47 @@
+"""The figures of notebook 3b: scores against the temperature, and image-audio similarity maps."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from ..analysis.retrieval import embed
+from ..data.paired import PairedData
+
+
+def plot_grid(table, metrics=("R@1 aud→img", "probe audio", "audio by image prototype")):
+    """Each metric against the temperature (log scale), one line per loss; the untrained
+    baseline as a dotted line."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.3 * len(metrics), 3.6), squeeze=False)
+    trained = table.drop(index="untrained", level="loss", errors="ignore")
+    for ax, metric in zip(axes.flat, metrics):
+        for i, (loss, part) in enumerate(trained.groupby(level="loss", sort=False)):
+            taus_ = part.index.get_level_values("tau")
+            ax.plot(taus_, part[metric], "o-", color=f"C{i}", label=loss)
+        if "untrained" in table.index.get_level_values("loss"):
+            ax.axhline(table.loc["untrained", metric].iloc[0], color="grey", ls=":", label="untrained")
+        ax.set(xscale="log", xlabel="temperature τ", ylabel="%", title=metric)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_similarity(models_: dict, data: PairedData, per_class: int = 8):
+    """Cosine similarities image (rows) x audio (columns) of a few test pairs sorted by digit,
+    one heatmap per model: a trained alignment shows bright diagonal blocks."""
+    y = data.labels.numpy()
+    groups = [np.flatnonzero(y == c)[:per_class] for c in np.unique(y)]
+    sub = data[np.concatenate(groups)]
+    sizes_ = np.array([len(g) for g in groups])
+    ticks = np.cumsum(sizes_) - sizes_ / 2
+    fig, axes = plt.subplots(1, len(models_), figsize=(4.2 * len(models_), 4), squeeze=False)
+    for ax, (name, model) in zip(axes.flat, models_.items()):
+        e = embed(model, sub)
+        sns.heatmap(e["z_img"] @ e["z_aud"].T, ax=ax, cmap="RdBu_r", vmin=-1, vmax=1, cbar=False,
+                    square=True, xticklabels=False, yticklabels=False, rasterized=True)
+        ax.set_xticks(ticks, np.unique(y))
+        ax.set_yticks(ticks, np.unique(y))
+        ax.set(title=name, xlabel="audio (by digit)", ylabel="image (by digit)")
+    fig.tight_layout()
+    return fig

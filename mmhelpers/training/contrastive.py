@@ -1,0 +1,91 @@
+"""Contrastive audio-image alignment (notebook 3b): the Problem 2 losses put to work.
+
+An image encoder and a log-mel audio encoder each get a projection head
+(:class:`~mmhelpers.models.alignment.AlignmentModel`); the pair ``(image_i, audio_i)`` is the
+positive and every other embedding in the batch a negative (:func:`mmhelpers.losses.nt_xent` /
+:func:`~mmhelpers.losses.nt_logistic`, eq. (1) / (5)). No label is used for training: the one
+trainer (:func:`~mmhelpers.training.trainer.fit`) runs with :class:`ContrastiveLoss` in place of
+cross-entropy, through the one train-or-load. The learned spaces are judged in
+:mod:`mmhelpers.analysis.alignment`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import torch
+
+from .. import config, losses
+from ..data.loading import load_pairs
+from ..data.paired import PairedData
+from ..models.alignment import AlignmentModel
+from ..models.classifier import fit_normalisation
+from .checkpoints import train_or_load
+from .recipes import RECIPES, Recipe
+from .trainer import History
+
+#: the batch losses compared: eq. (1), eq. (5) as written (negatives summed), and eq. (5) with
+#: the negative terms averaged, which balances the one positive against the 2N - 2 negatives
+LOSSES = {"nt_xent": losses.nt_xent, "nt_logistic": losses.nt_logistic,
+          "nt_logistic_mean": partial(losses.nt_logistic, negatives="mean")}
+#: temperatures (full, quick)
+TAUS = ((0.05, 0.1, 0.3, 1.0), (0.1, 1.0))
+#: training pairs and test pairs per run (full, quick)
+SIZES = (dict(n_train=1500, n_test=2000), dict(n_train=800, n_test=400))
+
+
+def taus(quick: bool | None = None) -> tuple:
+    return TAUS[config.is_quick(quick)]
+
+
+def sizes(quick: bool | None = None) -> dict:
+    return dict(SIZES[config.is_quick(quick)])
+
+
+@dataclass(frozen=True)
+class ContrastiveLoss:
+    """The training loss of one run: ``LOSSES[name](*model(images, audio), tau)``; labels unused."""
+
+    name: str
+    tau: float
+
+    def __post_init__(self):
+        if self.name not in LOSSES:
+            raise ValueError(f"ContrastiveLoss: name must be one of {tuple(LOSSES)}, got {self.name!r}")
+
+    def __call__(self, model, images, audio, labels) -> torch.Tensor:
+        return LOSSES[self.name](*model(images, audio), self.tau)
+
+
+def pairs(data: PairedData, split: str, n: int, clean: bool = True,
+          seed: int = config.SEED) -> tuple[PairedData, bool]:
+    """A fixed subset of ``n`` pairs of ``data`` (``split`` "train" or "test"), as *clean* views
+    when ``clean`` and available; returns ``(pairs, whether they are clean)``.
+
+    The embedded dataset keeps every pair before noise (``load_pairs(split, clean=True)``); the
+    course's files (``MM_DATA``) do not, so their noisy pairs are used as given (``False``).
+    """
+    idx = np.random.default_rng(seed).choice(len(data), min(n, len(data)), replace=False)
+    sub = data[np.sort(idx)]
+    if not clean or config.data_dir() is not None or "index" not in sub.meta:
+        return sub, False
+    return load_pairs(split, clean=True)[sub.meta["index"]], True
+
+
+def train_alignment(loss: str, tau: float, data: PairedData, seed: int = config.SEED, recipe: Recipe | None = None,
+                    retrain: bool | None = None, progress: bool = True) -> tuple[AlignmentModel, History]:
+    """An :class:`AlignmentModel` trained on ``data`` with ``ContrastiveLoss(loss, tau)`` and
+    ``recipe`` (default: the ``"contrastive"`` row): from the cache when this exact run was done before."""
+    return train_or_load(f"contrastive-{loss}-tau{tau:g}", AlignmentModel, data, recipe=recipe or RECIPES["contrastive"],
+                         seed=seed, loss=ContrastiveLoss(loss, float(tau)), retrain=retrain, progress=progress)
+
+
+def untrained_alignment(data: PairedData, seed: int = config.SEED) -> AlignmentModel:
+    """The baseline: an :class:`AlignmentModel` as initialised by ``seed``, its input normalisation
+    fitted on ``data``."""
+    config.seed_everything(seed)
+    model = AlignmentModel()
+    fit_normalisation(model, data.images, data.audio)
+    return model.to(config.device()).eval()

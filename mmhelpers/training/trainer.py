@@ -1,0 +1,142 @@
+"""The trainer: one ``fit`` for every model the series trains.
+
+``fit`` knows nothing about the model: it calls ``loss(model, images, audio, labels)`` on every
+batch (by default :func:`classification_loss`, cross-entropy on ``model(images, audio)``), steps
+Adam under a one-cycle learning-rate schedule and records the mean training loss per epoch.
+Given a *validation* split (labelled), it also records validation loss and accuracy and keeps the
+weights of the best validation epoch (early stopping with ``patience``). The test split, when
+given, is evaluated every epoch only to draw the curve the exercise asks for; it never influences
+training. Caching trained models is :mod:`mmhelpers.training.checkpoints`'s job.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from .. import config
+from ..data.paired import PairedData, PairedLoader
+
+
+@dataclass
+class History:
+    """Per-epoch records plus the epoch whose weights were kept."""
+
+    epochs: list = field(default_factory=list)
+    best_epoch: int = 0
+    name: str = ""
+    loaded: bool = False  # True when train-or-load found it in the cache
+    key: str = ""         # the train-or-load cache key (identifies this exact trained model)
+
+    def frame(self):
+        return pd.DataFrame(self.epochs)
+
+    @property
+    def best(self) -> dict:
+        return self.epochs[self.best_epoch - 1] if self.epochs else {}
+
+    @property
+    def seconds(self) -> float:
+        return float(sum(e["seconds"] for e in self.epochs))
+
+
+@torch.inference_mode()
+def evaluate_loss(model, data: PairedData, batch_size: int = 1024, device=None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` on ``data`` (eval mode, no gradients)."""
+    device = device or next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total, correct, n = 0.0, 0, 0
+    for images, audio, labels in PairedLoader(data, batch_size, shuffle=False):
+        images, audio, labels = images.to(device), audio.to(device), labels.to(device)
+        logits = model(images, audio)
+        total += F.cross_entropy(logits, labels, reduction="sum").item()
+        correct += (logits.argmax(1) == labels).sum().item()
+        n += len(labels)
+    model.train(was_training)
+    return total / max(n, 1), correct / max(n, 1)
+
+
+def classification_loss(model, images, audio, labels) -> torch.Tensor:
+    """Cross-entropy of ``model(images, audio)`` (logits) against the labels."""
+    return F.cross_entropy(model(images, audio), labels)
+
+
+def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None, test: PairedData | None = None,
+        *, loss: Callable = classification_loss, epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
+        weight_decay: float = 0.0, drop_last: bool = False, patience: int | None = None,
+        seed: int = config.SEED, device=None, progress: bool = True, name: str = "") -> History:
+    """Train with Adam and a one-cycle (cosine) learning-rate schedule.
+
+    Returns a :class:`History` with, per epoch: ``train_loss``, ``seconds`` and, given ``val``,
+    ``val_loss`` and ``val_acc`` (the best epoch's weights are kept), given ``test`` with labels
+    ``test_loss`` and ``test_acc``. Without ``val`` the last epoch's weights are kept.
+    ``drop_last``: skip a last batch smaller than ``batch_size`` (a contrastive loss compares
+    every pair of a batch with the others, so every batch should be full).
+    """
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    if loss is classification_loss and not train.has_labels:
+        raise ValueError("fit: classification needs a labelled training split")
+    if val is not None and not val.has_labels:
+        raise ValueError("fit: the validation split needs labels")
+    config.seed_everything(seed)
+    device = torch.device(device) if device is not None else config.device()
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    loader = PairedLoader(train, min(batch_size, len(train)) if drop_last else batch_size, shuffle=True,
+                          seed=seed, drop_last=drop_last)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader),
+                                                pct_start=0.15, anneal_strategy="cos")
+    history, best_acc, best_state, stale = History(name=name), -1.0, None, 0
+    bar = _progress(epochs, name, progress)
+    for epoch in range(1, epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        running, seen = 0.0, 0
+        for images, audio, labels in loader:
+            images, audio, labels = images.to(device), audio.to(device), labels.to(device)
+            value = loss(model, images, audio, labels)
+            opt.zero_grad(set_to_none=True)
+            value.backward()
+            opt.step()
+            sched.step()
+            running += value.item() * len(labels)
+            seen += len(labels)
+        record = {"epoch": epoch, "train_loss": running / seen}
+        if val is not None:
+            record["val_loss"], record["val_acc"] = evaluate_loss(model, val, device=device)
+        if test is not None and test.has_labels:
+            record["test_loss"], record["test_acc"] = evaluate_loss(model, test, device=device)
+        record["seconds"] = time.perf_counter() - t0
+        history.epochs.append(record)
+        if val is None or record["val_acc"] > best_acc:
+            best_acc, stale, history.best_epoch = record.get("val_acc", epoch), 0, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if val is not None else None
+        else:
+            stale += 1
+        if bar is not None:
+            bar.set_postfix({k: f"{record[k]:.3f}" for k in ("train_loss", "val_acc") if k in record})
+            bar.update(1)
+        if patience is not None and stale >= patience:
+            break
+    if bar is not None:
+        bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history
+
+
+def _progress(total: int, name: str, enabled: bool):
+    """A tqdm.auto bar over epochs (a widget in JupyterLab; exported reports drop it)."""
+    if not enabled:
+        return None
+    return tqdm(total=total, desc=name or "training", unit="epoch", leave=False)
