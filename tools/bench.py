@@ -13,7 +13,10 @@ Measures, each in a fresh subprocess so that caches, allocator settings and peak
   for 1f's late fusion (``late_*``), and for the intermediate-fusion network trained from scratch,
   every weight (``end_to_end_*``: the trainer's own speed, with log-mel features precomputed);
 * the whole notebook series' wall time: in quick mode always; without ``--quick`` also in full
-  mode with a cold and then a warm model cache.
+  mode with a cold and then a warm model cache, per notebook. ``--baseline DIR`` runs another
+  checkout's series beside it, mode by mode, and reports each notebook's time over the baseline's
+  (``slowdown_vs_baseline_*``): how a change of the code changed the series' speed, measured in one
+  run (this machine's speed drifts by up to ~45% from hour to hour).
 
 Targets (2-core CPU): speedup >= 1.5, full series cold <= 8 min (incl. the dataset), warm <= 1 min,
 quick <= 2 min, peak memory <= 3 GB. Timings are measured, never asserted in tests.
@@ -68,12 +71,13 @@ def _tree_pss_gib(root: int) -> float | None:
         return None
 
 
-def _run(args: list[str], env: dict, timeout: int = 3600, label: str | None = None) -> tuple[float, str]:
-    """Run ``python <args>``; return (seconds, stdout). With ``label``, the peak summed PSS of the
-    whole process tree (kernels included), sampled every 0.5 s, goes to ``PEAKS[label]``."""
+def _run(args: list[str], env: dict, timeout: int = 3600, label: str | None = None,
+         cwd: Path = ROOT) -> tuple[float, str]:
+    """Run ``python <args>`` in ``cwd``; return (seconds, stdout). With ``label``, the peak summed PSS
+    of the whole process tree (kernels included), sampled every 0.5 s, goes to ``PEAKS[label]``."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, text=True, cwd=ROOT)
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, text=True, cwd=cwd)
         peak = 0.0
         while proc.poll() is None:
             if label and (pss := _tree_pss_gib(proc.pid)) is not None:
@@ -268,19 +272,39 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     return out
 
 
-def bench_series(quick: bool, cache: Path, label: str) -> dict:
+def bench_series(quick: bool, cache: Path, label: str, tree: Path = ROOT, prefix: str = "") -> dict:
+    """The notebook series of the checkout ``tree`` (this one, or another version of the project for
+    a comparison in the same run: its own runner and package, ``prefix`` on its keys)."""
+    runner = "tools.run_series" if (tree / "tools" / "run_series.py").is_file() else "mmhelpers.series"
+    env = _env(cache, quick)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
-        seconds, stdout = _run(["-m", "tools.run_series", "--out", out]
-                               + (["--quick"] if quick else []), _env(cache, quick), timeout=7200,
-                               label=f"series {label}")
+        seconds, stdout = _run(["-m", runner, "--out", out] + (["--quick"] if quick else []), env, timeout=7200,
+                               label=f"{prefix}series {label}", cwd=tree)
     per_notebook = json.loads(stdout.strip().splitlines()[-1])
-    return {f"series_{label}_s": round(seconds, 1), f"series_{label}_notebooks_s": per_notebook}
+    return {f"{prefix}series_{label}_s": round(seconds, 1), f"{prefix}series_{label}_notebooks_s": per_notebook}
+
+
+def slowdowns(result: dict, labels, min_seconds: float = 5.0) -> dict:
+    """Per notebook, this checkout's time over the baseline's, for notebooks that take at least
+    ``min_seconds`` in the baseline (a 2 s notebook's ratio is mostly noise)."""
+    out = {}
+    for label in labels:
+        ours, theirs = result[f"series_{label}_notebooks_s"], result[f"baseline_series_{label}_notebooks_s"]
+        out[f"slowdown_vs_baseline_{label}"] = {k: round(ours[k] / v, 2) for k, v in theirs.items()
+                                                if k in ours and k != "total" and v >= min_seconds}
+    ratios = [r for d in out.values() for r in d.values()]
+    out["max_slowdown_vs_baseline"] = max(ratios, default=None)
+    return out
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the dataset, the trainer and the notebook series.")
     ap.add_argument("--quick", action="store_true", help="fast variant: quick-mode data and series only")
     ap.add_argument("--skip", nargs="*", default=[], choices=["dataset", "epochs", "series"])
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="another checkout of the project (e.g. a git worktree of an older commit): its series "
+                         "runs beside this one's, each mode in turn, and the per-notebook slowdown is reported")
     ap.add_argument("--_epoch", choices=[f"{side}{what}" for what in ("", "_intermediate", "_late")
                                          for side in ("ours", "reference")], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
@@ -296,14 +320,15 @@ def main(argv=None) -> int:
         result.update(bench_epochs(args.quick))
         print(f"epochs: {result}", flush=True)
     if "series" not in args.skip:
-        with tempfile.TemporaryDirectory(prefix="mmcache-") as cache:
-            result.update(bench_series(True, Path(cache), "quick"))
-            print(f"series quick: {result['series_quick_s']} s", flush=True)
-            if not args.quick:
-                result.update(bench_series(False, Path(cache), "full_cold"))
-                print(f"series full cold: {result['series_full_cold_s']} s", flush=True)
-                result.update(bench_series(False, Path(cache), "full_warm"))
-                print(f"series full warm: {result['series_full_warm_s']} s", flush=True)
+        trees = [(ROOT, "")] + ([(args.baseline.resolve(), "baseline_")] if args.baseline else [])
+        modes = [(True, "quick")] + ([] if args.quick else [(False, "full_cold"), (False, "full_warm")])
+        with tempfile.TemporaryDirectory(prefix="mmcache-") as caches:
+            for quick, label in modes:      # the two checkouts in turn: the machine's drift hits both
+                for tree, prefix in trees:
+                    result.update(bench_series(quick, Path(caches) / (prefix or "this"), label, tree, prefix))
+                    print(f"{prefix}series {label}: {result[f'{prefix}series_{label}_s']} s", flush=True)
+        if args.baseline:
+            result.update(slowdowns(result, [label for _, label in modes]))
     result["peak_single_process_gb"] = round(_peak_children_gb(), 2)
     result["peak_memory_gib_by_run"] = PEAKS  # all processes of a run together (PSS)
     result["peak_memory_gib"] = max(PEAKS.values(), default=None)
