@@ -133,8 +133,6 @@ def _epoch_child(kind: str, quick: bool, epochs: int) -> dict:
     from mmhelpers.models.fusion import IntermediateFusion
     from mmhelpers.training.trainer import fit
 
-    if kind.startswith("ours"):
-        config.tune_allocator()
     splits = load_splits(quick=quick)
     config.seed_everything(0)
     if kind.endswith(("_intermediate", "_late")):
@@ -302,6 +300,11 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark the dataset, the trainer and the notebook series.")
     ap.add_argument("--quick", action="store_true", help="fast variant: quick-mode data and series only")
     ap.add_argument("--skip", nargs="*", default=[], choices=["dataset", "epochs", "series"])
+    ap.add_argument("--series-modes", nargs="*", default=None, choices=["quick", "full_cold", "full_warm"],
+                    help="the series' modes to run (default: quick, and without --quick also full cold and warm)")
+    ap.add_argument("--baseline-first", action="store_true",
+                    help="run the baseline's series before this checkout's in each mode (a second run in the "
+                         "other order separates a real difference from the machine's drift)")
     ap.add_argument("--baseline", type=Path, default=None,
                     help="another checkout of the project (e.g. a git worktree of an older commit): its series "
                          "runs beside this one's, each mode in turn, and the per-notebook slowdown is reported")
@@ -321,7 +324,11 @@ def main(argv=None) -> int:
         print(f"epochs: {result}", flush=True)
     if "series" not in args.skip:
         trees = [(ROOT, "")] + ([(args.baseline.resolve(), "baseline_")] if args.baseline else [])
+        if args.baseline_first:
+            trees.reverse()
         modes = [(True, "quick")] + ([] if args.quick else [(False, "full_cold"), (False, "full_warm")])
+        if args.series_modes is not None:
+            modes = [(label == "quick", label) for label in args.series_modes]
         with tempfile.TemporaryDirectory(prefix="mmcache-") as caches:
             for quick, label in modes:      # the two checkouts in turn: the machine's drift hits both
                 for tree, prefix in trees:
