@@ -1,5 +1,6 @@
 # The two commands:  `make all` (set up, build the data, run the whole series, export reports)
 #                    `make test` (set up, run the test suite and every notebook in quick mode)
+SHELL  := bash
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
@@ -8,6 +9,7 @@ TORCH  := torch==2.13.0
 STAMP  := $(VENV)/.mm-installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
 # glibc's malloc returns tensor memory to the OS after every batch; keeping it is ~1.5x faster
+# (every target, `make lab` included, runs with these)
 export MALLOC_MMAP_MAX_ = 0
 export MALLOC_TRIM_THRESHOLD_ = 100000000000
 export PYTHONHASHSEED = 0
@@ -48,7 +50,9 @@ test-fast: setup
 	$(BIN)/python -m pytest -q tests
 
 bench: setup
-	$(BIN)/python -m tools.bench
+	@mkdir -p .bench
+	set -o pipefail; $(BIN)/python -m tools.bench | tee .bench/bench.log
+	$(BIN)/python -m tools.perf_report .bench/bench.log docs/performance.md
 
 export: setup
 	@test -d reports/executed || $(BIN)/python -m tools.run_series --out reports/executed

@@ -103,22 +103,3 @@ def seed_everything(seed: int = SEED) -> int:
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
     return seed
-
-
-def tune_allocator() -> bool:
-    """Stop glibc from returning freed tensor memory to the OS after every step.
-
-    glibc's default ``malloc`` mmaps and unmaps large blocks on every batch, which costs
-    about 1.5x in CPU training time. ``M_MMAP_MAX=0`` and a 1 GiB ``M_TRIM_THRESHOLD`` keep
-    the pages. Returns ``False`` (and does nothing) where libc has no ``mallopt``.
-    """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, 2**30))

@@ -42,13 +42,12 @@ def _short(path: Path) -> str:
 
 
 def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
-    """Seed everything, tune the allocator, set plot styles, and report the run's settings.
+    """Seed everything, set plot styles, and report the run's settings.
 
     Figures are rendered as PNG (for JupyterLab) *and*, in full mode, PDF (picked by the LaTeX
     exporter, so exported reports get vector graphics). Quick (smoke) mode renders PNG only:
     the second rendering of every figure was a tenth of its run time.
     """
-    config.tune_allocator()
     config.seed_everything(seed)
     threads = config.threads()
     if threads:

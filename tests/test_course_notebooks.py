@@ -1,7 +1,7 @@
 """The notebooks that use the embedded dataset's noise metadata also run on the course's files.
 
 The course's files (``MM_DATA``) record no scenario, severity or clean version per pair; notebooks 00, 1a,
-1c, 1f and 3a read those for the embedded dataset and must skip, not crash, without them. Course-layout
+1c, 1f and 3a-3c read those for the embedded dataset and must skip, not crash, without them. Course-layout
 files are written from the quick embedded data; the notebooks run in quick mode with private caches and
 figure folders (nothing in the project is written).
 """
@@ -16,7 +16,7 @@ import torch
 
 from mmhelpers.data import load_pairs
 
-NOTEBOOKS = ("00", "1a", "1c", "1f", "3a")
+NOTEBOOKS = ("00", "1a", "1c", "1f", "3a", "3b", "3c")
 
 
 def write_course_files(root):
@@ -37,6 +37,6 @@ def test_notebooks_run_on_course_files(tmp_path):
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     nb = nbformat.read(tmp_path / "out" / "1f_late_fusion.ipynb", as_version=4)
-    text = " ".join(o.get("data", {}).get("text/markdown", "") for c in nb.cells if c.cell_type == "code"
-                    for o in c.outputs)
-    assert "course's files do not record it" in text and "course files in" in nb.cells[1].outputs[0]["text"]
+    text = " ".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "The course's files do not record which view of each pair is cleaner" in text
+    assert "course files in" in nb.cells[1].outputs[0]["text"]

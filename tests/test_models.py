@@ -163,63 +163,20 @@ def test_encoders_have_embed_dim_and_course_raw_variant():
     assert ImageEncoder().net[-1].in_features == 3136
 
 
-def test_raw_first_layer_equals_the_strided_convolution():
-    enc = RawAudioEncoder(first_kernel=16, first_stride=8)
-    to_channels, to_2d, conv = enc.features[0], enc.features[1], enc.features[2]
-    ref = torch.nn.Conv1d(1, 32, 16, 8, bias=False)
-    with torch.no_grad():  # tap j*8 + i of the strided kernel = channel i, tap j
-        ref.weight.copy_(conv.weight.squeeze(2).permute(0, 2, 1).reshape(32, 1, 16))
-    x = torch.randn(3, 1, 8000)
-    assert torch.allclose(conv(to_2d(to_channels(x))).squeeze(2), ref(x), atol=1e-5)
+def test_raw_encoder_is_the_course_1d_network():
+    kinds = [type(m).__name__ for m in RawAudioEncoder().features]
+    assert kinds == ["Conv1d", "BatchNorm1d", "ReLU", "MaxPool1d", "Conv1d", "BatchNorm1d", "ReLU", "MaxPool1d"]
     with pytest.raises(ValueError, match="first_kernel"):
         RawAudioEncoder(first_kernel=9000)
+    with pytest.raises(ValueError, match=r"\(B, 1, T\)"):
+        RawAudioEncoder()(torch.zeros(2, 8000))
 
 
-@pytest.mark.parametrize("kernel,stride", [(16, 8), (7, 2)])
-def test_raw_encoder_is_the_1d_cnn_it_describes(kernel, stride):
-    """The 2-D layers one row high compute Conv1d-BN1d-ReLU-MaxPool1d-...: same outputs and gradients."""
-    torch.manual_seed(0)
-    enc = RawAudioEncoder(embed_dim=16, first_kernel=kernel, first_stride=stride).train()
-    first = [torch.nn.Conv1d(1, 32, kernel, stride, bias=False)]
-    layers = [*first, torch.nn.BatchNorm1d(32), torch.nn.ReLU(), torch.nn.MaxPool1d(4),
-              torch.nn.Conv1d(32, 64, 7, 2, bias=False), torch.nn.BatchNorm1d(64), torch.nn.ReLU(),
-              torch.nn.MaxPool1d(4)]
-    ref = torch.nn.Sequential(*layers)
-    convs = [m for m in enc.features if isinstance(m, torch.nn.Conv2d)]
-    with torch.no_grad():
-        w = convs[0].weight.squeeze(2)                      # (32, stride, k/stride) or (32, 1, k)
-        ref[0].weight.copy_(w.permute(0, 2, 1).reshape(32, 1, kernel) if w.shape[1] > 1 else w)
-        ref[4].weight.copy_(convs[1].weight.squeeze(2))
-    x = torch.randn(4, 1, 8000)
-    got = enc.features(enc.amplitude(x)).flatten(1)
-    want = ref(enc.amplitude(x)).flatten(1)
-    assert torch.allclose(got, want, atol=1e-4)
-    g = torch.randn_like(got)
-    got.backward(g)
-    want.backward(g)
-    for mine, theirs in ((convs[0], ref[0]), (convs[1], ref[4])):
-        a, b = mine.weight.grad.squeeze(2), theirs.weight.grad
-        a = a.permute(0, 2, 1).reshape(b.shape) if a.shape != b.shape else a
-        assert (a - b).abs().max() <= 1e-4 * b.abs().max()
-
-
-def test_image_cnn_is_the_course_order_relu_then_pool():
-    """Pooling before the ReLU: the same outputs and weight gradients as the course's order."""
-    torch.manual_seed(0)
-    net = image_cnn().train()
-    conv1, bn1, pool1, relu1, conv2, bn2, pool2, relu2, *head = net
-    course = torch.nn.Sequential(conv1, bn1, torch.nn.ReLU(), pool1, conv2, bn2, torch.nn.ReLU(), pool2, *head)
-    x = torch.randn(6, 1, 28, 28)
-    grads = []
-    for model in (net, course):
-        torch.manual_seed(1)                      # the same dropout mask
-        out = model(x)
-        model.zero_grad()
-        out.backward(torch.ones_like(out))
-        grads.append((out.detach(), [p.grad.clone() for p in model.parameters()]))
-    (o1, g1), (o2, g2) = grads
-    assert torch.equal(o1, o2)
-    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(g1, g2))
+def test_image_cnn_is_the_course_network():
+    kinds = [type(m).__name__ for m in image_cnn()]
+    assert kinds == ["Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d", "Conv2d", "BatchNorm2d", "ReLU", "MaxPool2d",
+                     "Dropout", "Flatten", "Linear"]
+    assert image_cnn()[-1].in_features == 64 * 7 * 7
 
 
 def test_image_encoder_uses_its_batch_norms():

@@ -54,13 +54,16 @@ def test_fit_learns_records_history_and_keeps_best_epoch():
     assert train.evaluate_loss(model, va)[1] == pytest.approx(hist.best["val_acc"])
 
 
-def test_fit_early_stopping_and_validation():
+def test_fit_without_test_split_and_bad_arguments(capsys):
     tr, va = toy_pairs(), toy_pairs(100, 1)
-    hist = train.fit(Probe(), tr, va, epochs=30, lr=1e-6, patience=2, progress=False)
-    assert len(hist.epochs) < 30
-    assert "test_acc" not in hist.frame()
+    hist = train.fit(Probe(), tr, va, epochs=3, lr=0.3, name="probe")
+    assert len(hist.epochs) == 3 and "test_acc" not in hist.frame()
+    assert capsys.readouterr().out.startswith("probe: trained 3 epochs in ")   # one line per trained model
+    assert f"kept epoch {hist.best_epoch}" in hist.summary()
     with pytest.raises(ValueError, match="epochs"):
         train.fit(Probe(), tr, va, epochs=0)
+    with pytest.raises(ValueError, match="validation split needs labels"):
+        train.fit(Probe(), tr, toy_pairs(20, 3).__class__(va.images, va.audio, va.labels, has_labels=False), epochs=1)
 
 
 def test_fit_is_reproducible_by_seed():

@@ -50,15 +50,15 @@ def fusion_diagram():
     _arrow(ax, 7.4, 5.0, 7.7, 5.0)
     _box(ax, 8.9, 4.2, 1.0, 1.6, "10", COLORS["out"])
     _arrow(ax, 8.7, 5.0, 8.9, 5.0)
-    # late: two complete classifiers, combined probabilities
+    # late: two complete classifiers, their logits weighted and summed (what 1f trains)
     ax = axes[2]
     _box(ax, 3.2, 7.2, 2.4, 1.6, "image\nclassifier", COLORS["image"])
     _box(ax, 3.2, 1.2, 2.4, 1.6, "audio\nclassifier", COLORS["audio"])
     _arrow(ax, 2.6, 8.0, 3.2, 8.0), _arrow(ax, 2.6, 2.0, 3.2, 2.0)
-    _box(ax, 6.0, 7.2, 1.3, 1.6, "p(y|img)", COLORS["out"], 7)
-    _box(ax, 6.0, 1.2, 1.3, 1.6, "p(y|aud)", COLORS["out"], 7)
+    _box(ax, 6.0, 7.2, 1.3, 1.6, "logits\nimage", COLORS["out"], 7)
+    _box(ax, 6.0, 1.2, 1.3, 1.6, "logits\naudio", COLORS["out"], 7)
     _arrow(ax, 5.6, 8.0, 6.0, 8.0), _arrow(ax, 5.6, 2.0, 6.0, 2.0)
-    _box(ax, 7.6, 4.2, 2.3, 1.6, "w·p_img +\n(1-w)·p_aud", COLORS["fused"], 7)
+    _box(ax, 7.6, 4.2, 2.3, 1.6, "w·l_img +\n(1-w)·l_aud", COLORS["fused"], 7)
     _arrow(ax, 6.65, 7.2, 8.3, 5.8), _arrow(ax, 6.65, 2.8, 8.3, 4.2)
     fig.tight_layout()
     return fig

@@ -4,13 +4,13 @@
 batch (by default :func:`classification_loss`, cross-entropy on ``model(images, audio)``), steps
 Adam under a one-cycle learning-rate schedule and records the mean training loss per epoch.
 Given a *validation* split (labelled), it also records validation loss and accuracy and keeps the
-weights of the best validation epoch (early stopping with ``patience``). The test split, when
-given, is evaluated every epoch only to draw the curve the exercise asks for; it never influences
-training. Caching trained models is :mod:`mmhelpers.training.checkpoints`'s job.
+weights of the best validation epoch. The test split, when given, is evaluated every epoch only
+to draw the curve the exercise asks for; it never influences training. Caching trained models is :mod:`mmhelpers.training.checkpoints`'s job.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -18,7 +18,6 @@ from typing import Callable
 import pandas as pd
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from .. import config
 from ..data.paired import PairedData, PairedLoader
@@ -45,6 +44,12 @@ class History:
     def seconds(self) -> float:
         return float(sum(e["seconds"] for e in self.epochs))
 
+    def summary(self) -> str:
+        """One line: epochs, seconds and, with validation, the kept epoch."""
+        kept = (f"; kept epoch {self.best_epoch} (validation accuracy {self.best['val_acc']:.1%})"
+                if "val_acc" in self.best else "")
+        return f"{self.name or 'model'}: trained {len(self.epochs)} epochs in {self.seconds:.0f} s{kept}"
+
 
 @torch.inference_mode()
 def evaluate_loss(model, data: PairedData, batch_size: int = 1024, device=None) -> tuple[float, float]:
@@ -68,10 +73,26 @@ def classification_loss(model, images, audio, labels) -> torch.Tensor:
     return F.cross_entropy(model(images, audio), labels)
 
 
+def train_one_epoch(model, loader, loss: Callable, optimizer, schedule, device) -> float:
+    """One pass over the training batches: forward, loss, backward, step. Returns the mean loss."""
+    model.train()
+    total, seen = 0.0, 0
+    for images, audio, labels in loader:
+        images, audio, labels = images.to(device), audio.to(device), labels.to(device)
+        value = loss(model, images, audio, labels)
+        optimizer.zero_grad(set_to_none=True)
+        value.backward()
+        optimizer.step()
+        schedule.step()
+        total += value.item() * len(labels)
+        seen += len(labels)
+    return total / seen
+
+
 def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None, test: PairedData | None = None,
         *, loss: Callable = classification_loss, epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
-        weight_decay: float = 0.0, drop_last: bool = False, patience: int | None = None,
-        seed: int = config.SEED, device=None, progress: bool = True, name: str = "") -> History:
+        weight_decay: float = 0.0, drop_last: bool = False, seed: int = config.SEED, device=None,
+        progress: bool = True, name: str = "") -> History:
     """Train with Adam and a one-cycle (cosine) learning-rate schedule.
 
     Returns a :class:`History` with, per epoch: ``train_loss``, ``seconds`` and, given ``val``,
@@ -89,54 +110,27 @@ def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None
     config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
     model.to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
     loader = PairedLoader(train, min(batch_size, len(train)) if drop_last else batch_size, shuffle=True,
                           seed=seed, drop_last=drop_last)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader),
-                                                pct_start=0.15, anneal_strategy="cos")
-    history, best_acc, best_state, stale = History(name=name), -1.0, None, 0
-    bar = _progress(epochs, name, progress)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(loader),
+                                                   pct_start=0.15, anneal_strategy="cos")
+    history, best_acc, best_state = History(name=name, best_epoch=epochs), -1.0, None
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        model.train()
-        running, seen = 0.0, 0
-        for images, audio, labels in loader:
-            images, audio, labels = images.to(device), audio.to(device), labels.to(device)
-            value = loss(model, images, audio, labels)
-            opt.zero_grad(set_to_none=True)
-            value.backward()
-            opt.step()
-            sched.step()
-            running += value.item() * len(labels)
-            seen += len(labels)
-        record = {"epoch": epoch, "train_loss": running / seen}
+        record = {"epoch": epoch, "train_loss": train_one_epoch(model, loader, loss, optimizer, schedule, device)}
         if val is not None:
             record["val_loss"], record["val_acc"] = evaluate_loss(model, val, device=device)
-        if test is not None and test.has_labels:
+            if record["val_acc"] > best_acc:   # model selection on the validation split only
+                best_acc, history.best_epoch = record["val_acc"], epoch
+                best_state = copy.deepcopy(model.state_dict())
+        if test is not None and test.has_labels:   # for the curves; never used to choose
             record["test_loss"], record["test_acc"] = evaluate_loss(model, test, device=device)
         record["seconds"] = time.perf_counter() - t0
         history.epochs.append(record)
-        if val is None or record["val_acc"] > best_acc:
-            best_acc, stale, history.best_epoch = record.get("val_acc", epoch), 0, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()} if val is not None else None
-        else:
-            stale += 1
-        if bar is not None:
-            bar.set_postfix({k: f"{record[k]:.3f}" for k in ("train_loss", "val_acc") if k in record})
-            bar.update(1)
-        if patience is not None and stale >= patience:
-            break
-    if bar is not None:
-        bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
+    if progress:
+        print(history.summary(), flush=True)
     return history
-
-
-def _progress(total: int, name: str, enabled: bool):
-    """A tqdm.auto bar over epochs (a widget in JupyterLab; exported reports drop it)."""
-    if not enabled:
-        return None
-    return tqdm(total=total, desc=name or "training", unit="epoch", leave=False)

@@ -1,0 +1,55 @@
+"""What a lesson shows: the source of the code that runs, and checked claims about its results.
+
+* :func:`show_source` displays the source of the very classes and functions a notebook runs, as a
+  highlighted listing, in JupyterLab (HTML) and in the exported PDF (LaTeX, like a code cell).
+* :func:`check` states a claim that the prose makes about a computed result and asserts it: the
+  notebook prints ``✓ claim``, or stops there if a changed result made the sentence false.
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+from IPython.display import Code
+
+from . import config
+
+
+def source(*objects) -> str:
+    """The source code of ``objects`` (classes, functions, methods), each dedented, in that order."""
+    if not objects:
+        raise ValueError("source: name at least one class or function")
+    try:
+        return "\n\n".join(textwrap.dedent(inspect.getsource(obj)).rstrip() for obj in objects)
+    except (TypeError, OSError) as exc:
+        raise TypeError(f"source: no source code for {objects!r} ({exc})") from exc
+
+
+def show_source(*objects) -> Code:
+    """A highlighted listing of the source of ``objects``: the code that runs, not a copy of it.
+    Return it as a cell's last expression to display it."""
+    return Code(source(*objects), language="python")
+
+
+def check(claim: str, holds, full_mode_only: bool = False) -> None:
+    """Print ``✓ claim`` if ``holds`` is true; else raise ``AssertionError`` naming the claim.
+
+    ``full_mode_only``: a claim about how well the models of the full series learn. Quick (smoke)
+    mode trains a few epochs on a thousand pairs, too little to test it, so there the claim is
+    printed with what was found instead of asserted."""
+    if full_mode_only and config.is_quick():
+        print(f"{'✓' if holds else '✗'} {claim} (quick mode: not asserted)")
+        return
+    if not bool(holds):
+        raise AssertionError(f"no longer true: {claim}")
+    print(f"✓ {claim}")
+
+
+def noise_recorded(data, what: str = "which view of each pair is noisy") -> bool:
+    """True where ``data`` records each pair's noise scenario and severities (the embedded dataset).
+    Otherwise says so, for the course's files, and returns False: the cell skips what needs them."""
+    if data.noise_known:
+        return True
+    print(f"The course's files do not record {what}: skipped here.")
+    return False

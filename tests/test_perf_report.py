@@ -1,0 +1,27 @@
+"""docs/performance.md is rendered from the benchmark's JSON, every number from it."""
+
+import json
+
+from tools import perf_report
+
+
+def test_the_page_comes_from_the_json(tmp_path):
+    result = {"quick": False, "dataset_cold_build_s": 41.7, "dataset_cached_load_s": 2.5, "dataset_build_peak_gb": 2.6,
+              "epoch_s_reference": 4.7, "epoch_s_ours": 0.1, "train_epoch_speedup": 47.2, "epoch_ours_precompute_s": 4.1,
+              "late_epoch_s_reference": 4.0, "late_epoch_s_ours": 0.03, "late_train_epoch_speedup": 144.0,
+              "late_epoch_ours_precompute_s": 4.0, "end_to_end_epoch_s_reference": 9.6, "end_to_end_epoch_s_ours": 8.1,
+              "end_to_end_train_epoch_speedup": 1.19, "end_to_end_epoch_ours_precompute_s": 2.0,
+              "series_quick_s": 108.0, "series_quick_notebooks_s": {"dataset": 9.0, "1a_image.ipynb": 12.9, "total": 108.0},
+              "baseline_series_quick_s": 111.0,
+              "baseline_series_quick_notebooks_s": {"dataset": 9.1, "1a_image.ipynb": 12.0, "total": 111.0},
+              "slowdown_vs_baseline_quick": {"1a_image.ipynb": 1.07}, "peak_memory_gib": 2.7,
+              "peak_memory_gib_by_run": {"series quick": 1.2}}
+    log = tmp_path / "bench.log"
+    log.write_text("series quick: 108.0 s\n" + json.dumps(result) + "\n")
+    out = tmp_path / "performance.md"
+    assert perf_report.main([str(log), str(out)]) == 0
+    page = out.read_text()
+    assert page.startswith("# Performance")
+    assert "| train epoch speedup | 47.2 | >= 1.5 |" in page
+    assert "| 1a_image | 12.9 | 12.0 | 1.07 |" in page
+    assert "| 41.7 | 2.5 | 2.6 |" in page and "| series quick | 1.2 |" in page
