@@ -1,6 +1,6 @@
 """mmhelpers: the small helper library behind the multimodal deep-learning notebook series.
 
-Each module has one purpose (see the README for the map). Importing the package has no side
+Each module has one purpose; docs/architecture.md is the map. Importing the package has no side
 effects: nothing is read from the environment, written to disk or seeded until a function asks.
 """
 

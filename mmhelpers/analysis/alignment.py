@@ -1,4 +1,4 @@
-"""Judging a contrastive alignment (notebook 3b): every (loss, temperature) run of
+"""Judging a contrastive alignment (notebook 3d): every (loss, temperature) run of
 :mod:`mmhelpers.training.contrastive` scored by retrieval, linear probes and image prototypes
 (:mod:`.retrieval`), in one table."""
 

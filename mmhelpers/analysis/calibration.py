@@ -1,4 +1,4 @@
-"""Calibration: does a model's confidence match how often it is right? (notebook 3a)
+"""Calibration: does a model's confidence match how often it is right? (notebook 3c)
 
 Expected calibration error (:func:`evaluate.expected_calibration_error`) per model and per
 scenario, temperature scaling fitted on the validation split, and reliability diagrams drawn from

@@ -1,4 +1,4 @@
-"""Embedding maps (notebook 3a): what each model's last hidden layer looks like.
+"""Embedding maps (notebook 3c): what each model's last hidden layer looks like.
 
 ``model.embed`` over a dataset, silhouette scores by digit and by scenario, and 2-D t-SNE maps
 (scikit-learn) coloured both ways.

@@ -1,4 +1,4 @@
-"""Scores of a learned audio-image embedding space (notebook 3b, :mod:`mmhelpers.contrastive`):
+"""Scores of a learned audio-image embedding space (notebook 3d, :mod:`mmhelpers.training.contrastive`):
 
 * cross-modal retrieval, recall@k in both directions: a hit is a retrieved item of the query's
   digit (``match="class"``); matching the exact partner (``"instance"``) is nearly hopeless here,

@@ -1,4 +1,4 @@
-"""Robustness of the trained models (notebook 3a): a missing modality, a noise sweep, the gate's
+"""Robustness of the trained models (notebooks 3a and 3b): a missing modality, a noise sweep, the gate's
 per-sample weights. (Calibration: :mod:`.calibration`; embedding maps: :mod:`.embeddings`.)
 
 The models are those of 1a-1f (the same recipes and cached runs) plus two more fusions of the

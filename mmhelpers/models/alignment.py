@@ -1,4 +1,4 @@
-"""The model of contrastive audio-image alignment (notebook 3b): two encoders, each with a
+"""The model of contrastive audio-image alignment (notebook 3d): two encoders, each with a
 projection head, trained so that an image and its own audio land close together."""
 
 from __future__ import annotations

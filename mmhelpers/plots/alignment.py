@@ -1,4 +1,4 @@
-"""The figures of notebook 3b: scores against the temperature, and image-audio similarity maps."""
+"""The figures of notebook 3d: scores against the temperature, and image-audio similarity maps."""
 
 from __future__ import annotations
 

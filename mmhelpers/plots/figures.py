@@ -88,7 +88,7 @@ def close(fig) -> None:
 def curves(histories: dict, title: str = ""):
     """Training loss (left) and validation/test accuracy (right) per epoch for each model.
 
-    ``histories`` maps a model name to a :class:`mmhelpers.train.History`; the epoch whose
+    ``histories`` maps a model name to a :class:`mmhelpers.training.trainer.History`; the epoch whose
     weights were kept (best validation accuracy) is marked with a dot.
     """
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))

@@ -1,4 +1,4 @@
-"""Contrastive audio-image alignment (notebook 3b): the Problem 2 losses put to work.
+"""Contrastive audio-image alignment (notebook 3d): the Problem 2 losses put to work.
 
 An image encoder and a log-mel audio encoder each get a projection head
 (:class:`~mmhelpers.models.alignment.AlignmentModel`); the pair ``(image_i, audio_i)`` is the
