@@ -26,10 +26,30 @@ def source(*objects) -> str:
         raise TypeError(f"source: no source code for {objects!r} ({exc})") from exc
 
 
-def show_source(*objects) -> Code:
-    """A highlighted listing of the source of ``objects``: the code that runs, not a copy of it.
-    Return it as a cell's last expression to display it."""
-    return Code(source(*objects), language="python")
+class Listing(Code):
+    """A highlighted Python listing: HTML in JupyterLab, LaTeX in the PDF export.
+
+    In the PDF it is set one size below the text (9 pt), so that a line of up to
+    ``LISTING_WIDTH`` characters fits the page width instead of wrapping."""
+
+    def __init__(self, code: str):
+        super().__init__(code, language="python")
+
+    def _repr_latex_(self) -> str:
+        verbatim = r"\begin{Verbatim}[commandchars=\\\{\}"
+        latex = super()._repr_latex_()
+        if not latex.startswith(verbatim):
+            raise RuntimeError(f"Listing: unexpected LaTeX from pygments: {latex[:60]!r}")
+        return verbatim + r",fontsize=\small" + latex[len(verbatim):]
+
+
+LISTING_WIDTH = 88
+
+
+def show_source(*objects) -> Listing:
+    """A highlighted listing of the source of ``objects``: the code that runs, not a copy
+    of it. Return it as a cell's last expression to display it."""
+    return Listing(source(*objects))
 
 
 def check(claim: str, holds, full_mode_only: bool = False) -> None:

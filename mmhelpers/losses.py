@@ -108,9 +108,9 @@ def _reduce(per_anchor: torch.Tensor, reduction: str, fn: str) -> torch.Tensor:
 def _batch_logits(z1, z2, tau):
     """Cosine-similarity logits of all 2N embeddings, and each row's positive column.
 
-    Rows/columns ``0..N-1`` are ``z1``, ``N..2N-1`` are ``z2``; the positive of row ``i`` is
-    ``(i + N) mod 2N``. (Eq. (1) interleaves the views instead; the loss is the same because it
-    is a mean over all anchors.)
+    Rows/columns ``0..N-1`` are ``z1``, ``N..2N-1`` are ``z2``; the positive of row
+    ``i`` is ``(i + N) mod 2N``. (Eq. (1) interleaves the views instead; the loss is the
+    same because it is a mean over all anchors.)
     """
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
@@ -124,17 +124,18 @@ def _batch_logits(z1, z2, tau):
 def nt_xent(z1, z2, tau, reduction: str = "mean") -> torch.Tensor:
     """Batch NT-Xent loss, eq. (1): the quantity to *minimise*.
 
-    ``z1`` and ``z2`` are the two views, shape ``(N, d)`` with ``N >= 2`` (any N, so a partial last
-    batch works); row ``k`` of ``z1`` and row ``k`` of ``z2`` are a positive pair (for cross-modal
-    learning: image and audio embeddings of the same pair). The ``2N`` embeddings are L2-normalised
-    here, so ``sim`` is the cosine similarity. Each of the ``2N`` anchors has its other view as the
-    positive and the other ``2N - 2`` embeddings as negatives; the indicator ``1[k != i]`` of
-    eq. (1) removes only the anchor itself from the denominator.
+    ``z1`` and ``z2`` are the two views, shape ``(N, d)`` with ``N >= 2`` (any N, so a
+    partial last batch works); row ``k`` of ``z1`` and row ``k`` of ``z2`` are a
+    positive pair (for cross-modal learning: image and audio embeddings of the same
+    pair). The ``2N`` embeddings are L2-normalised here, so ``sim`` is the cosine
+    similarity. Each of the ``2N`` anchors has its other view as the positive and the
+    other ``2N - 2`` embeddings as negatives; the indicator ``1[k != i]`` of eq. (1)
+    removes only the anchor itself from the denominator.
 
-    Computed as a cross-entropy over the masked logits (``log_softmax``, i.e. logsumexp), so it
-    stays finite at ``tau = 0.001`` in float32. ``reduction``: ``"mean"`` (eq. (1)'s
-    ``1/2N`` sum, default), ``"sum"`` or ``"none"`` (the ``2N`` per-anchor losses ``l(i, j)``,
-    first the ``z1`` anchors, then the ``z2`` anchors).
+    Computed as a cross-entropy over the masked logits (``log_softmax``, i.e.
+    logsumexp), so it stays finite at ``tau = 0.001`` in float32. ``reduction``:
+    ``"mean"`` (eq. (1)'s ``1/2N`` sum, default), ``"sum"`` or ``"none"`` (the ``2N``
+    per-anchor losses ``l(i, j)``, first the ``z1`` anchors, then the ``z2`` anchors).
     """
     z1, z2, tau = _check_views(z1, z2, tau, "nt_xent")
     logits, pos = _batch_logits(z1, z2, tau)
@@ -144,23 +145,25 @@ def nt_xent(z1, z2, tau, reduction: str = "mean") -> torch.Tensor:
     return _reduce(per_anchor, reduction, "nt_xent")
 
 
-def nt_logistic(z1, z2, tau, reduction: str = "mean", negatives: str = "sum") -> torch.Tensor:
+def nt_logistic(z1, z2, tau, reduction: str = "mean",
+                negatives: str = "sum") -> torch.Tensor:
     """Batch NT-Logistic loss: minus eq. (5) per anchor, to *minimise*.
 
-    Same inputs and pairing as :func:`nt_xent` (two ``(N, d)`` views, ``N >= 2``, L2-normalised
-    here). For each of the ``2N`` anchors ``u`` with positive ``v+`` and the ``2N - 2`` other
-    embeddings as negatives, the per-anchor loss is
+    Same inputs and pairing as :func:`nt_xent` (two ``(N, d)`` views, ``N >= 2``,
+    L2-normalised here). For each of the ``2N`` anchors ``u`` with positive ``v+`` and
+    the ``2N - 2`` other embeddings as negatives, the per-anchor loss is
 
         ``-[log sigma(u.v+ / tau) + sum_k log sigma(-u.v_k / tau)]``
 
-    i.e. ``-nt_logistic_objective(u, v+, v_neg, tau)``, computed with ``logsigmoid`` so that it is
-    finite at ``tau = 0.001`` in float32. ``negatives="mean"`` averages the negative terms instead
-    of summing them (balances one positive against many negatives; eq. (5) sums). ``reduction`` as
-    in :func:`nt_xent`.
+    i.e. ``-nt_logistic_objective(u, v+, v_neg, tau)``, computed with ``logsigmoid`` so
+    that it is finite at ``tau = 0.001`` in float32. ``negatives="mean"`` averages the
+    negative terms instead of summing them (balances one positive against many
+    negatives; eq. (5) sums). ``reduction`` as in :func:`nt_xent`.
     """
     z1, z2, tau = _check_views(z1, z2, tau, "nt_logistic")
     if negatives not in ("sum", "mean"):
-        raise ValueError(f"nt_logistic: negatives must be 'sum' or 'mean', got {negatives!r}")
+        raise ValueError("nt_logistic: negatives must be 'sum' or 'mean', "
+                         f"got {negatives!r}")
     logits, pos = _batch_logits(z1, z2, tau)
     rows = torch.arange(len(logits), device=logits.device)
     neg_mask = torch.ones_like(logits, dtype=torch.bool)
@@ -178,27 +181,32 @@ def nt_logistic(z1, z2, tau, reduction: str = "mean", negatives: str = "sum") ->
 def nt_xent_weights(s_pos, s_neg, tau) -> tuple[torch.Tensor, torch.Tensor]:
     """Coefficients of NT-Xent's gradient (eq. (3)) from the similarities.
 
-    ``s_pos``: ``u.v+`` (shape ``(...)``), ``s_neg``: ``u.v_k`` (shape ``(..., K)``). Returns
-    ``(c_pos, w_neg)`` with ``w_neg[k] = exp(s_k/tau) / Z(u)`` (a softmax, eq. (4)) and
-    ``c_pos = 1 - exp(s+/tau) / Z(u) = sum_k w_neg[k]`` (summed, not subtracted from 1, so it keeps
-    full precision when the positive dominates). Then ``dL/du = (c_pos v+ - sum_k w_neg[k] v_k) / tau``.
+    ``s_pos``: ``u.v+`` (shape ``(...)``), ``s_neg``: ``u.v_k`` (shape ``(..., K)``).
+    Returns ``(c_pos, w_neg)`` with ``w_neg[k] = exp(s_k/tau) / Z(u)`` (a softmax,
+    eq. (4)) and ``c_pos = 1 - exp(s+/tau) / Z(u) = sum_k w_neg[k]`` (summed, not
+    subtracted from 1, so it keeps full precision when the positive dominates). Then
+    ``dL/du = (c_pos v+ - sum_k w_neg[k] v_k) / tau``.
     """
-    s_pos, s_neg = _tensor(s_pos, "s_pos", "nt_xent_weights"), _tensor(s_neg, "s_neg", "nt_xent_weights")
+    s_pos = _tensor(s_pos, "s_pos", "nt_xent_weights")
+    s_neg = _tensor(s_neg, "s_neg", "nt_xent_weights")
     tau = _check_tau(tau, "nt_xent_weights")
     if s_neg.ndim < 1 or s_neg.shape[:-1] != s_pos.shape:
-        raise ValueError(f"nt_xent_weights: s_neg must have shape s_pos.shape + (K,) = {tuple(s_pos.shape)} + (K,), "
-                         f"got {tuple(s_neg.shape)}")
+        raise ValueError("nt_xent_weights: s_neg must have shape s_pos.shape + (K,) = "
+                         f"{tuple(s_pos.shape)} + (K,), got {tuple(s_neg.shape)}")
     p = torch.softmax(torch.cat([s_pos.unsqueeze(-1), s_neg], dim=-1) / tau, dim=-1)
     w_neg = p[..., 1:]
     return w_neg.sum(dim=-1), w_neg
 
 
 def nt_logistic_weights(s_pos, s_neg, tau) -> tuple[torch.Tensor, torch.Tensor]:
-    """Coefficients of NT-Logistic's gradient (eq. (6)): ``(sigma(-s+/tau), sigma(s_k/tau))``.
+    """Coefficients of NT-Logistic's gradient (eq. (6)):
+    ``(sigma(-s+/tau), sigma(s_k/tau))``.
 
-    Shapes as in :func:`nt_xent_weights`, but each weight depends on its own similarity only.
+    Shapes as in :func:`nt_xent_weights`, but each weight depends on its own
+    similarity only.
     """
-    s_pos, s_neg = _tensor(s_pos, "s_pos", "nt_logistic_weights"), _tensor(s_neg, "s_neg", "nt_logistic_weights")
+    s_pos = _tensor(s_pos, "s_pos", "nt_logistic_weights")
+    s_neg = _tensor(s_neg, "s_neg", "nt_logistic_weights")
     tau = _check_tau(tau, "nt_logistic_weights")
     return torch.sigmoid(-s_pos / tau), torch.sigmoid(s_neg / tau)
 
@@ -206,12 +214,13 @@ def nt_logistic_weights(s_pos, s_neg, tau) -> tuple[torch.Tensor, torch.Tensor]:
 # ----------------------------------------------------------------------------- one anchor
 
 def nt_xent_objective(u, v_pos, v_neg, tau) -> torch.Tensor:
-    """Eq. (2), the exam's "negative loss" for one anchor (to *maximise*; always <= 0):
+    """Eq. (2), the exam's "negative loss" for one anchor (to *maximise*; <= 0):
 
         ``u.v+/tau - log(exp(u.v+/tau) + sum_k exp(u.v_k/tau))``
 
-    ``u``, ``v_pos``: shape ``(d,)``; ``v_neg``: ``(K, d)``, any ``K >= 1`` (a ``(d,)`` vector is one
-    negative). The vectors are used as given (``sim(u, v) = u @ v``): pass unit vectors.
+    ``u``, ``v_pos``: shape ``(d,)``; ``v_neg``: ``(K, d)``, any ``K >= 1`` (a ``(d,)``
+    vector is one negative). The vectors are used as given (``sim(u, v) = u @ v``):
+    pass unit vectors.
     """
     u, v_pos, v_neg, tau = _check_anchor(u, v_pos, v_neg, tau, "nt_xent_objective")
     s_pos, s_neg = (u @ v_pos) / tau, (v_neg @ u) / tau
@@ -219,12 +228,13 @@ def nt_xent_objective(u, v_pos, v_neg, tau) -> torch.Tensor:
 
 
 def nt_xent_grad(u, v_pos, v_neg, tau) -> torch.Tensor:
-    """Eq. (3), the closed-form gradient of eq. (2) with respect to ``u`` (shape ``(d,)``):
+    """Eq. (3), the closed-form gradient of eq. (2) with respect to ``u`` (``(d,)``):
 
-        ``(1 - exp(u.v+/tau)/Z) v+/tau - sum_k exp(u.v_k/tau)/Z v_k/tau``, ``Z`` of eq. (4).
+        ``(1 - exp(u.v+/tau)/Z) v+/tau - sum_k exp(u.v_k/tau)/Z v_k/tau``
 
-    It treats ``u`` as a free vector; if ``u = x/|x|`` is normalised inside a model, the gradient
-    with respect to ``x`` is ``(I - u u^T) / |x|`` times this one (notebook 2b).
+    with ``Z`` of eq. (4). It treats ``u`` as a free vector; if ``u = x/|x|`` is
+    normalised inside a model, the gradient with respect to ``x`` is
+    ``(I - u u^T) / |x|`` times this one (notebook 2b).
     """
     u, v_pos, v_neg, tau = _check_anchor(u, v_pos, v_neg, tau, "nt_xent_grad")
     c_pos, w_neg = nt_xent_weights(u @ v_pos, v_neg @ u, tau)
@@ -238,12 +248,16 @@ def nt_logistic_objective(u, v_pos, v_neg, tau) -> torch.Tensor:
 
     Inputs as in :func:`nt_xent_objective`.
     """
-    u, v_pos, v_neg, tau = _check_anchor(u, v_pos, v_neg, tau, "nt_logistic_objective")
+    u, v_pos, v_neg, tau = _check_anchor(u, v_pos, v_neg, tau,
+                                         "nt_logistic_objective")
     return F.logsigmoid((u @ v_pos) / tau) + F.logsigmoid(-(v_neg @ u) / tau).sum()
 
 
 def nt_logistic_grad(u, v_pos, v_neg, tau) -> torch.Tensor:
-    """Eq. (6) summed over the K negatives: ``sigma(-u.v+/tau) v+/tau - sum_k sigma(u.v_k/tau) v_k/tau``."""
+    """Eq. (6) summed over the K negatives:
+
+        ``sigma(-u.v+/tau) v+/tau - sum_k sigma(u.v_k/tau) v_k/tau``
+    """
     u, v_pos, v_neg, tau = _check_anchor(u, v_pos, v_neg, tau, "nt_logistic_grad")
     c_pos, w_neg = nt_logistic_weights(u @ v_pos, v_neg @ u, tau)
     return (c_pos * v_pos - w_neg @ v_neg) / tau

@@ -1,11 +1,15 @@
 """What a lesson shows: listings of the code that runs, and claims that fail when they stop holding."""
 
+import ast
+from pathlib import Path
+
+import nbformat
 import numpy as np
 import pytest
 import torch
 
 from mmhelpers.data import PairedData
-from mmhelpers.lesson import check, noise_recorded, show_source, source
+from mmhelpers.lesson import LISTING_WIDTH, check, noise_recorded, show_source, source
 from mmhelpers.models.encoders import ImageEncoder, image_cnn
 
 
@@ -15,7 +19,9 @@ def test_show_source_lists_the_running_code_highlighted_for_lab_and_pdf():
     assert text.startswith("def image_cnn(") and "\n\ndef forward(self, images" in text   # dedented method
     assert "nn.Conv2d(in_channels, 32" in text
     assert "class=\"highlight" in listing._repr_html_() or "<span" in listing._repr_html_()
-    assert listing._repr_latex_().startswith("\\begin{Verbatim}")     # the PDF export reads this
+    latex = listing._repr_latex_()                      # what the PDF export reads
+    assert latex.startswith("\\begin{Verbatim}[commandchars=\\\\\\{\\},fontsize=\\small]\n")
+    assert latex.rstrip().endswith("\\end{Verbatim}") and "\\PY{" in latex
     with pytest.raises(TypeError, match="no source"):
         source(len)
     with pytest.raises(ValueError, match="at least one"):
@@ -45,3 +51,32 @@ def test_a_full_mode_claim_is_only_reported_in_quick_mode(capsys, monkeypatch):
     monkeypatch.setenv("MM_QUICK", "0")
     with pytest.raises(AssertionError, match="the model learned"):
         check("the model learned", False, full_mode_only=True)
+
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def shown_objects(path: Path) -> list[tuple[str, object]]:
+    """``(expression, object)`` for every argument of ``show_source(...)`` in a notebook,
+    resolved through the notebook's own import statements (imports only: nothing runs)."""
+    cells = [ast.parse(c.source) for c in nbformat.read(path, as_version=4).cells
+             if c.cell_type == "code" and "%" not in c.source]
+    namespace: dict = {}
+    for tree in cells:
+        imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        exec(compile(ast.Module(imports, []), str(path), "exec"), namespace)
+    shown = []
+    for tree in cells:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "show_source":
+                shown += [(ast.unparse(a), eval(ast.unparse(a), namespace)) for a in node.args]
+    return shown
+
+
+def test_every_listing_a_notebook_shows_fits_the_pdf_page_without_wrapping():
+    shown = {path.name: shown_objects(path) for path in NOTEBOOKS}
+    assert sum(map(len, shown.values())) >= 25          # the parse found the listings
+    too_long = [f"{name}: {expr}: {line.strip()[:50]}... ({len(line)} characters)"
+                for name, objects in shown.items() for expr, obj in objects
+                for line in source(obj).splitlines() if len(line) > LISTING_WIDTH]
+    assert not too_long, "\n".join(too_long)

@@ -19,10 +19,16 @@ from . import evaluate
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """Temperature scaling (Guo et al., 2017): the T > 0 minimising the NLL of ``softmax(logits / T)``."""
+    """Temperature scaling (Guo et al., 2017): the T > 0 minimising the negative
+    log-likelihood of ``softmax(logits / T)`` (searched as log T in [-3, 3])."""
     logits, labels = np.asarray(logits, np.float64), np.asarray(labels)
-    nll = lambda log_t: -log_softmax(logits / np.exp(log_t), axis=1)[np.arange(len(labels)), labels].mean()  # noqa: E731
-    return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+    rows = np.arange(len(labels))
+
+    def nll(log_t: float) -> float:
+        return -log_softmax(logits / np.exp(log_t), axis=1)[rows, labels].mean()
+
+    best = minimize_scalar(nll, bounds=(-3, 3), method="bounded")
+    return float(np.exp(best.x))
 
 
 def calibration_table(preds: dict, data: PairedData, temperatures: dict | None = None, n_bins: int = 15):

@@ -111,13 +111,14 @@ def per_class_table(preds: dict):
     return (pd.DataFrame({name: per_class_accuracy(p) for name, p in preds.items()}).T * 100).round(2)
 
 
-def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:
+def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
+                               n_bins: int = 15) -> float:
     """ECE: the confidence-vs-accuracy gap, averaged over equal-width confidence bins
     weighted by how many predictions fall in each bin (Guo et al., 2017)."""
     probs, labels = np.asarray(probs), np.asarray(labels)
     if probs.ndim != 2 or len(probs) != len(labels):
-        raise ValueError(f"expected_calibration_error: probs (N, C) and labels (N,), got {probs.shape}, "
-                         f"{labels.shape}")
+        raise ValueError("expected_calibration_error: probs (N, C) and labels (N,), "
+                         f"got {probs.shape}, {labels.shape}")
     conf, pred = probs.max(1), probs.argmax(1)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, n_bins - 1)

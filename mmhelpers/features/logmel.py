@@ -133,11 +133,13 @@ class LogMel(nn.Module):
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         x = _as_waveforms(audio, "LogMel")
         if x.shape[-1] < self.n_fft // 2 + 1:
-            raise ValueError(f"LogMel: clips need at least {self.n_fft // 2 + 1} samples, got {x.shape[-1]}")
-        spec = torch.stft(x.float(), self.n_fft, self.hop, window=self.window, center=True,
-                          pad_mode="constant", return_complex=True)       # (B, F, frames)
+            raise ValueError(f"LogMel: clips need at least {self.n_fft // 2 + 1} "
+                             f"samples, got {x.shape[-1]}")
+        spec = torch.stft(x.float(), self.n_fft, self.hop, window=self.window,
+                          center=True, pad_mode="constant",
+                          return_complex=True)                # (B, F, frames)
         power = spec.real.square() + spec.imag.square()
-        mel = torch.matmul(self.filterbank, power)                        # (B, n_mels, frames)
+        mel = torch.matmul(self.filterbank, power)            # (B, n_mels, frames)
         return torch.log(mel + self.eps).unsqueeze(1)
 
     def extra_repr(self) -> str:

@@ -24,20 +24,24 @@ def channels_last(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last)
 
 
-def image_cnn(in_channels: int = 1, embed_dim: int = 100, dropout: float = 0.25) -> nn.Sequential:
+def image_cnn(in_channels: int = 1, embed_dim: int = 100,
+              dropout: float = 0.25) -> nn.Sequential:
     """The course practical's image CNN, with its batch norms actually used:
-    Conv(32)-BN-ReLU-MaxPool2-Conv(64)-BN-ReLU-MaxPool2-Dropout-Flatten-Linear(3136, embed_dim).
-    A convolution followed by a batch norm needs no bias: the norm's shift replaces it."""
+    Conv(32)-BN-ReLU-MaxPool2-Conv(64)-BN-ReLU-MaxPool2-Dropout-Flatten-Linear.
+    A convolution followed by a batch norm needs no bias: the norm's shift
+    replaces it."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, 32, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
-        nn.MaxPool2d(2),                                               # 28x28 -> 14x14
-        nn.Conv2d(32, 64, kernel_size=3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.MaxPool2d(2),                                               # 14x14 -> 7x7
+        nn.Conv2d(in_channels, 32, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2),                                 # 28x28 -> 14x14
+        nn.Conv2d(32, 64, kernel_size=3, padding=1, bias=False),
+        nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(2),                                 # 14x14 -> 7x7
         nn.Dropout(dropout), nn.Flatten(), nn.Linear(64 * 7 * 7, embed_dim))
 
 
 class ImageEncoder(nn.Module):
-    """(B, 1, 28, 28) images -> (B, embed_dim): standardise, then :func:`image_cnn`."""
+    """(B, 1, 28, 28) images -> (B, embed_dim): standardise, then image_cnn."""
 
     modality = "image"
 
@@ -45,7 +49,8 @@ class ImageEncoder(nn.Module):
         super().__init__()
         self.embed_dim = embed_dim
         self.input = ImageInput()
-        self.net = image_cnn(1, embed_dim, dropout).to(memory_format=torch.channels_last)
+        self.net = image_cnn(1, embed_dim, dropout)
+        self.net.to(memory_format=torch.channels_last)  # see channels_last
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.net(channels_last(self.input(images)))
@@ -56,33 +61,37 @@ class ImageEncoder(nn.Module):
 
 
 class RawAudioEncoder(nn.Module):
-    """(B, 1, 8000) waveform -> (B, embed_dim) with 1-D convolutions over time, as a course writes it.
+    """(B, 1, 8000) waveform -> (B, embed_dim) with 1-D convolutions over time.
 
     Per-clip RMS normalisation (clip loudness varies a lot), then
-    Conv1d(32, k=first_kernel, s=first_stride)-BN-ReLU-MaxPool4-Conv1d(64, k7, s2)-BN-ReLU-MaxPool4-
-    Dropout-Flatten-Linear. The course uses a 7-sample kernel every 2 samples (-> Linear(7936, 100));
-    the default here is a 16-sample (2 ms) kernel every 8 samples (-> Linear(1920, 100)): every later
-    activation is 4x smaller and an epoch ~4x faster.
+    Conv1d(32, first_kernel, first_stride)-BN-ReLU-MaxPool4-Conv1d(64, 7, 2)-BN-ReLU-
+    MaxPool4-Dropout-Flatten-Linear. The course uses a 7-sample kernel every 2
+    samples (-> Linear(7936, 100)); the default here is a 16-sample (2 ms) kernel
+    every 8 samples (-> Linear(1920, 100)): every later activation is 4x smaller
+    and an epoch ~4x faster.
     """
 
     modality = "audio"
 
-    def __init__(self, embed_dim: int = 100, dropout: float = 0.2, first_kernel: int = 16,
-                 first_stride: int = 8, n_samples: int = N_SAMPLES):
+    def __init__(self, embed_dim: int = 100, dropout: float = 0.2,
+                 first_kernel: int = 16, first_stride: int = 8,
+                 n_samples: int = N_SAMPLES):
         super().__init__()
         self.embed_dim = embed_dim
         self.amplitude = AmplitudeNorm("rms")
         self.features = nn.Sequential(
-            nn.Conv1d(1, 32, kernel_size=first_kernel, stride=first_stride, bias=False), nn.BatchNorm1d(32),
-            nn.ReLU(), nn.MaxPool1d(4),
-            nn.Conv1d(32, 64, kernel_size=7, stride=2, bias=False), nn.BatchNorm1d(64), nn.ReLU(),
-            nn.MaxPool1d(4))
+            nn.Conv1d(1, 32, first_kernel, stride=first_stride, bias=False),
+            nn.BatchNorm1d(32), nn.ReLU(), nn.MaxPool1d(4),
+            nn.Conv1d(32, 64, kernel_size=7, stride=2, bias=False),
+            nn.BatchNorm1d(64), nn.ReLU(), nn.MaxPool1d(4))
         length = _raw_length(n_samples, first_kernel, first_stride)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Flatten(), nn.Linear(64 * length, embed_dim))
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Flatten(),
+                                  nn.Linear(64 * length, embed_dim))
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
         if audio.dim() != 3 or audio.shape[1] != 1:
-            raise ValueError(f"RawAudioEncoder: audio must be (B, 1, T), got {tuple(audio.shape)}")
+            raise ValueError("RawAudioEncoder: audio must be (B, 1, T), "
+                             f"got {tuple(audio.shape)}")
         return self.head(self.features(self.amplitude(audio)))
 
 
@@ -96,38 +105,43 @@ def _raw_length(n_samples: int, first_kernel: int, first_stride: int) -> int:
     return length
 
 
-def _conv2d(cin: int, cout: int, stride: int) -> list[nn.Module]:
-    return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True)]
+def conv_bn_relu(cin: int, cout: int, stride: int) -> list[nn.Module]:
+    """A 3x3 convolution (padding 1, no bias: the norm shifts), BatchNorm, ReLU."""
+    return [nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+            nn.ReLU(inplace=True)]
 
 
 class LogMelEncoder(nn.Module):
-    """(B, 1, 8000) waveform -> (B, embed_dim) through a log-mel spectrogram and a small 2-D CNN.
+    """(B, 1, 8000) waveform -> (B, embed_dim): a log-mel spectrogram, a small 2-D CNN.
 
     :class:`MelInput` (RMS normalisation, 32 mel bands x 63 frames of 16 ms, per-band
-    standardisation), then three stride-2 3x3 convolutions (16, 32, 64 channels; 32x63 -> 4x8),
-    one stride-1 convolution (64), a max over time (a digit is one word wherever it sits in the
-    clip) keeping the 4 frequency rows, Dropout and Linear(256, embed_dim). Striding from the
-    first layer is what makes it fast: a stride-1 first layer at full resolution costs more than
-    the whole rest of the network on a CPU. ``n_mels=40`` was ~1 point more accurate on noisy
-    synthetic digits and ~20% slower; ``hop=160`` was faster but ~2 points worse.
+    standardisation), then three stride-2 3x3 convolutions (16, 32, 64 channels;
+    32x63 -> 4x8), one stride-1 convolution (64), a max over time (a digit is one word
+    wherever it sits in the clip) keeping the 4 frequency rows, Dropout and
+    Linear(256, embed_dim). Striding from the first layer is what makes it fast: a
+    stride-1 first layer at full resolution costs more than the whole rest of the
+    network on a CPU. ``n_mels=40`` was ~1 point more accurate on noisy synthetic
+    digits and ~20% slower; ``hop=160`` was faster but ~2 points worse.
     """
 
     modality = "audio"
 
-    def __init__(self, embed_dim: int = 100, dropout: float = 0.2, n_mels: int = 32, hop: int = 128,
-                 channels: tuple = (16, 32, 64)):
+    def __init__(self, embed_dim: int = 100, dropout: float = 0.2, n_mels: int = 32,
+                 hop: int = 128, channels: tuple = (16, 32, 64)):
         super().__init__()
         self.embed_dim = embed_dim
         self.input = MelInput(n_mels=n_mels, hop=hop)
         if len(channels) != 3:
-            raise ValueError(f"LogMelEncoder: channels must be three numbers, got {channels}")
+            raise ValueError(
+                f"LogMelEncoder: channels must be three numbers, got {channels}")
         c1, c2, c3 = channels
         rows = n_mels
         for _ in range(3):
             rows = (rows - 1) // 2 + 1
-        self.net = nn.Sequential(*_conv2d(1, c1, 2), *_conv2d(c1, c2, 2), *_conv2d(c2, c3, 2),
-                                 *_conv2d(c3, c3, 1), nn.AdaptiveMaxPool2d((rows, 1)),
-                                 nn.Dropout(dropout), nn.Flatten(), nn.Linear(c3 * rows, embed_dim))
+        self.net = nn.Sequential(
+            *conv_bn_relu(1, c1, 2), *conv_bn_relu(c1, c2, 2), *conv_bn_relu(c2, c3, 2),
+            *conv_bn_relu(c3, c3, 1), nn.AdaptiveMaxPool2d((rows, 1)),
+            nn.Dropout(dropout), nn.Flatten(), nn.Linear(c3 * rows, embed_dim))
         self.net.to(memory_format=torch.channels_last)  # see channels_last
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:

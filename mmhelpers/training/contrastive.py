@@ -46,14 +46,16 @@ def sizes(quick: bool | None = None) -> dict:
 
 @dataclass(frozen=True)
 class ContrastiveLoss:
-    """The training loss of one run: ``LOSSES[name](*model(images, audio), tau)``; labels unused."""
+    """The training loss of one run: ``LOSSES[name](*model(images, audio), tau)``.
+    The labels are not used."""
 
     name: str
     tau: float
 
     def __post_init__(self):
         if self.name not in LOSSES:
-            raise ValueError(f"ContrastiveLoss: name must be one of {tuple(LOSSES)}, got {self.name!r}")
+            raise ValueError(f"ContrastiveLoss: name must be one of {tuple(LOSSES)}, "
+                             f"got {self.name!r}")
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
         return LOSSES[self.name](*model(images, audio), self.tau)

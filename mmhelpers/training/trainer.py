@@ -73,12 +73,15 @@ def classification_loss(model, images, audio, labels) -> torch.Tensor:
     return F.cross_entropy(model(images, audio), labels)
 
 
-def train_one_epoch(model, loader, loss: Callable, optimizer, schedule, device) -> float:
-    """One pass over the training batches: forward, loss, backward, step. Returns the mean loss."""
+def train_one_epoch(model, loader, loss: Callable, optimizer, schedule,
+                    device) -> float:
+    """One pass over the training batches: forward, loss, backward, step.
+    Returns the mean training loss."""
     model.train()
     total, seen = 0.0, 0
     for images, audio, labels in loader:
-        images, audio, labels = images.to(device), audio.to(device), labels.to(device)
+        images, audio = images.to(device), audio.to(device)
+        labels = labels.to(device)
         value = loss(model, images, audio, labels)
         optimizer.zero_grad(set_to_none=True)
         value.backward()
@@ -89,43 +92,46 @@ def train_one_epoch(model, loader, loss: Callable, optimizer, schedule, device) 
     return total / seen
 
 
-def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None, test: PairedData | None = None,
-        *, loss: Callable = classification_loss, epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
-        weight_decay: float = 0.0, drop_last: bool = False, seed: int = config.SEED, device=None,
-        progress: bool = True, name: str = "") -> History:
+def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None,
+        test: PairedData | None = None, *, loss: Callable = classification_loss,
+        epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
+        weight_decay: float = 0.0, drop_last: bool = False, seed: int = config.SEED,
+        device=None, progress: bool = True, name: str = "") -> History:
     """Train with Adam and a one-cycle (cosine) learning-rate schedule.
 
-    Returns a :class:`History` with, per epoch: ``train_loss``, ``seconds`` and, given ``val``,
-    ``val_loss`` and ``val_acc`` (the best epoch's weights are kept), given ``test`` with labels
-    ``test_loss`` and ``test_acc``. Without ``val`` the last epoch's weights are kept.
-    ``drop_last``: skip a last batch smaller than ``batch_size`` (a contrastive loss compares
-    every pair of a batch with the others, so every batch should be full).
+    Returns a :class:`History` with, per epoch: ``train_loss``, ``seconds`` and, given
+    ``val``, ``val_loss`` and ``val_acc`` (the best epoch's weights are kept), given
+    ``test`` with labels ``test_loss`` and ``test_acc``. Without ``val`` the last
+    epoch's weights are kept. ``drop_last``: skip a last batch smaller than
+    ``batch_size`` (a contrastive loss compares every pair of a batch with the others,
+    so every batch should be full).
     """
-    if epochs < 1:
-        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
-    if loss is classification_loss and not train.has_labels:
-        raise ValueError("fit: classification needs a labelled training split")
-    if val is not None and not val.has_labels:
-        raise ValueError("fit: the validation split needs labels")
+    _check_fit(train, val, loss, epochs)
     config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
     model.to(device)
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=weight_decay)
-    loader = PairedLoader(train, min(batch_size, len(train)) if drop_last else batch_size, shuffle=True,
-                          seed=seed, drop_last=drop_last)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * len(loader),
-                                                   pct_start=0.15, anneal_strategy="cos")
-    history, best_acc, best_state = History(name=name, best_epoch=epochs), -1.0, None
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trainable, lr=lr, weight_decay=weight_decay)
+    batch = min(batch_size, len(train)) if drop_last else batch_size
+    loader = PairedLoader(train, batch, shuffle=True, seed=seed, drop_last=drop_last)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=lr, total_steps=epochs * len(loader), pct_start=0.15,
+        anneal_strategy="cos")
+    history = History(name=name, best_epoch=epochs)
+    best_acc, best_state = -1.0, None
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()
-        record = {"epoch": epoch, "train_loss": train_one_epoch(model, loader, loss, optimizer, schedule, device)}
+        record = {"epoch": epoch, "train_loss": train_one_epoch(
+            model, loader, loss, optimizer, schedule, device)}
         if val is not None:
-            record["val_loss"], record["val_acc"] = evaluate_loss(model, val, device=device)
-            if record["val_acc"] > best_acc:   # model selection on the validation split only
-                best_acc, history.best_epoch = record["val_acc"], epoch
+            val_loss, val_acc = evaluate_loss(model, val, device=device)
+            record.update(val_loss=val_loss, val_acc=val_acc)
+            if val_acc > best_acc:   # model selection on the validation split only
+                best_acc, history.best_epoch = val_acc, epoch
                 best_state = copy.deepcopy(model.state_dict())
-        if test is not None and test.has_labels:   # for the curves; never used to choose
-            record["test_loss"], record["test_acc"] = evaluate_loss(model, test, device=device)
+        if test is not None and test.has_labels:   # for the curves; never to choose
+            test_loss, test_acc = evaluate_loss(model, test, device=device)
+            record.update(test_loss=test_loss, test_acc=test_acc)
         record["seconds"] = time.perf_counter() - t0
         history.epochs.append(record)
     if best_state is not None:
@@ -134,3 +140,13 @@ def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None
     if progress:
         print(history.summary(), flush=True)
     return history
+
+
+def _check_fit(train: PairedData, val: PairedData | None, loss: Callable,
+               epochs: int) -> None:
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be >= 1, got {epochs}")
+    if loss is classification_loss and not train.has_labels:
+        raise ValueError("fit: classification needs a labelled training split")
+    if val is not None and not val.has_labels:
+        raise ValueError("fit: the validation split needs labels")
