@@ -9,11 +9,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 import torch
+from IPython import get_ipython
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from . import config
+from .plots import style, tables
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,16 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
     threads = config.threads()
     if threads:
         torch.set_num_threads(threads)
-    sns.set_theme(context="notebook", style="whitegrid", palette="deep")
+    style.apply()
     # pdf.fonttype 3 (matplotlib's default): glyphs drawn as vector outlines. Type 42 (whole
     # TrueType fonts, easier to edit in a vector editor) spent ~0.35 s per figure subsetting the fonts
     plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "figure.autolayout": False,
-                         "axes.titleweight": "bold", "pdf.fonttype": 3})
+                         "pdf.fonttype": 3})
     set_matplotlib_formats(*(("png",) if config.is_quick() else ("png", "pdf")))
-    # wide enough for our tables, narrow enough for an exported PDF page (~100 characters)
-    pd.set_option("display.width", 100)
     pd.set_option("display.max_columns", 20)
+    shell = get_ipython()
+    if shell is not None:   # tables reach the exported PDF as LaTeX, not wrapped text
+        tables.register_latex_tables(shell)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)

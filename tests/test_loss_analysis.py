@@ -153,9 +153,12 @@ def test_figures_draw_what_they_say():
     assert len(fig.axes[0].lines) == 2 + 1  # one line per tau, plus the positive's marker
     plt.close(fig)
     fig = lv.plot_weights_over_tau(*batches["hard"], taus=[0.01, 1.0, 100.0])
-    stack = fig.axes[0].collections
+    panels = {ax.get_title(): ax for ax in fig.axes}
+    stack = panels["NT-Xent (grey: positive)"].collections
     assert len(stack) == 6 + 1  # K negatives plus the positive, stacked
-    share = fig.axes[1].lines[0].get_ydata()  # NT-Xent: hardest negative's share falls to 1/K
+    assert len(panels["NT-Logistic weights"].lines) == 6
+    # NT-Xent: the hardest negative's share falls from all of it to 1/K
+    share = panels["the hardest negative's share of all negative weight"].lines[0].get_ydata()
     assert share[0] == pytest.approx(1.0, abs=1e-6) and share[-1] == pytest.approx(1 / 6, rel=0.05)
     plt.close(fig)
     fig = lv.plot_grad_norm_over_tau(batches, taus=[0.5, 50.0])

@@ -8,6 +8,7 @@ import pytest
 matplotlib.use("Agg")
 
 from mmhelpers.plots import figures as plots  # noqa: E402
+from mmhelpers.plots import samples  # noqa: E402
 from tools import update_readme as readme  # noqa: E402
 
 
@@ -61,7 +62,7 @@ def test_pair_panels_draws_image_waveform_and_spectrogram():
     from mmhelpers.data import PairedData
 
     data = PairedData(torch.rand(3, 1, 28, 28), torch.randn(3, 1, 8000), torch.arange(3), {})
-    fig = plots.pair_panels(data, [0, 2])
-    assert len(fig.axes) == 6
+    fig = samples.pair_panels(data, [0, 2])
+    assert len(fig.axes) == 7    # 6 panels and the colour bar
     assert np.allclose(fig.axes[0].images[0].get_array(), data.images[0, 0].numpy())
     plots.close(fig)

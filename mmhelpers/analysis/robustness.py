@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from sklearn.metrics import auc
 from torch import nn
@@ -205,46 +203,3 @@ def robustness_scores(sweep):
     table.columns = [f"{c} corrupted" for c in table.columns]
     table["mean"] = table.mean(axis=1)
     return table.round(1).sort_values("mean", ascending=False)
-
-
-# ----------------------------------------------------------------------------- figures
-
-def plot_missing(table, title: str = "accuracy (%) with a modality missing"):
-    """The :func:`missing_table` as an annotated heatmap (models x condition)."""
-    flat = table.copy()
-    flat.columns = [f"{a}\n{b}" for a, b in flat.columns]
-    fig, ax = plt.subplots(figsize=(1.1 * flat.shape[1] + 3, 0.45 * len(flat) + 1.2))
-    sns.heatmap(flat, annot=True, fmt=".0f", cmap="viridis", vmin=0, vmax=100, cbar=False, ax=ax)
-    ax.set(title=title, xlabel="", ylabel="")
-    ax.tick_params(axis="x", labelsize=8)
-    fig.tight_layout()
-    return fig
-
-
-def plot_sweep(sweep, scores=None):
-    """Accuracy vs severity, one panel per corrupted modality, one line per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
-    for ax, modality in zip(axes, MODALITIES):
-        part = sweep[sweep.corrupted == modality]
-        sns.lineplot(data=part, x="severity", y="accuracy", hue="model", style="model", markers=True,
-                     dashes=False, ax=ax, legend=modality == "audio")
-        ax.set(title=f"{modality} corrupted, the other clean", xlabel=f"{modality} noise severity",
-               ylabel="test accuracy (%)", ylim=(0, 100))
-    axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5))
-    fig.tight_layout()
-    return fig
-
-
-def plot_gate(weights: np.ndarray, data: PairedData, sweep):
-    """The gate's weight on the image: per scenario of the test set (left) and along the sweep (right)."""
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
-    scen = data.meta.get("scenario", np.full(len(weights), "all"))
-    sns.boxplot(x=scen, y=weights[:, 0], order=sorted(set(scen)), ax=ax1, color="C0", fliersize=1)
-    ax1.set(title="gate weight on the image, test pairs", ylabel="image weight", ylim=(0, 1))
-    gated = sweep.dropna(subset=["image_weight"])
-    sns.lineplot(data=gated, x="severity", y="image_weight", hue="corrupted", marker="o", ax=ax2)
-    ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax2.set(title="mean image weight along the sweep", xlabel="severity of the corrupted modality",
-            ylabel="image weight", ylim=(0, 1))
-    fig.tight_layout()
-    return fig

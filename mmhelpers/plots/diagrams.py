@@ -5,60 +5,67 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-COLORS = {"image": "#4C72B0", "audio": "#DD8452", "fused": "#55A868", "out": "#8172B3"}
+from .style import FAMILY_COLORS, MODALITY_COLORS
+
+COLORS = {"image": MODALITY_COLORS["image"], "audio": MODALITY_COLORS["audio"],
+          "fused": FAMILY_COLORS["intermediate"], "out": FAMILY_COLORS["gated"]}
+FONT_PT = 9
 
 
-def _box(ax, x, y, w, h, text, color, fontsize=8):
-    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.05",
+def _box(ax, x, y, w, h, text, color):
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 fc=color, ec="black", lw=0.8, alpha=0.9))
-    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize, color="white",
-            fontweight="bold", wrap=True)
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=FONT_PT,
+            color="white", fontweight="bold")
 
 
 def _arrow(ax, x0, y0, x1, y1):
-    ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10, lw=1.0, color="black"))
+    ax.add_patch(FancyArrowPatch((x0, y0), (x1, y1), arrowstyle="-|>", mutation_scale=10,
+                                 lw=1.0, color="black"))
 
 
 def fusion_diagram():
-    """Three panels: early, intermediate and late fusion of an image and an audio clip."""
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
-    titles = ["early fusion\n(combine inputs)", "intermediate fusion\n(combine features)",
-              "late fusion\n(combine decisions)"]
+    """Three rows: early, intermediate and late fusion of an image and an audio clip,
+    each flowing from the two inputs (left) to the ten logits (right)."""
+    fig, axes = plt.subplots(3, 1, figsize=(6.0, 6.3))
+    titles = ["early fusion: combine the inputs", "intermediate fusion: combine the features",
+              "late fusion: combine the decisions (weighted logits, as 1f trains it)"]
     for ax, title in zip(axes, titles):
-        ax.set_xlim(0, 10), ax.set_ylim(0, 10), ax.axis("off")
-        ax.set_title(title, fontsize=11)
-        _box(ax, 0.2, 7.2, 2.4, 1.6, "image\n1×28×28", COLORS["image"])
-        _box(ax, 0.2, 1.2, 2.4, 1.6, "audio\n1×8000", COLORS["audio"])
-    # early: audio -> spectrogram resized to the image grid, stacked as channels
+        ax.set_xlim(0, 10), ax.set_ylim(0.2, 3.7), ax.axis("off")
+        ax.set_title(title, fontsize=10, loc="left")
+        _box(ax, 0.1, 2.3, 1.6, 1.2, "image\n1×28×28", COLORS["image"])
+        _box(ax, 0.1, 0.4, 1.6, 1.2, "audio\n1×8000", COLORS["audio"])
+    top, bottom, middle = 2.9, 1.0, 1.95
+    # early: audio -> log-mel resized to the image grid, stacked as a second channel
     ax = axes[0]
-    _box(ax, 3.2, 1.2, 2.2, 1.6, "log-mel\n→ 1×28×28", COLORS["audio"])
-    _arrow(ax, 2.6, 2.0, 3.2, 2.0)
-    _box(ax, 3.6, 4.2, 2.6, 1.6, "stack\n2×28×28", COLORS["fused"])
-    _arrow(ax, 2.6, 8.0, 4.9, 5.8), _arrow(ax, 4.3, 2.8, 4.9, 4.2)
-    _box(ax, 6.8, 4.2, 1.6, 1.6, "one\nCNN", COLORS["fused"])
-    _arrow(ax, 6.2, 5.0, 6.8, 5.0)
-    _box(ax, 8.7, 4.2, 1.2, 1.6, "10\nlogits", COLORS["out"])
-    _arrow(ax, 8.4, 5.0, 8.7, 5.0)
-    # intermediate: two encoders, concatenated embeddings, a joint head
+    _box(ax, 2.2, 0.4, 1.9, 1.2, "log-mel\n→ 1×28×28", COLORS["audio"])
+    _arrow(ax, 1.7, bottom, 2.2, bottom)
+    _box(ax, 4.6, 1.35, 1.8, 1.2, "stack\n2×28×28", COLORS["fused"])
+    _arrow(ax, 1.7, top, 4.6, 2.3), _arrow(ax, 4.1, bottom, 4.6, 1.6)
+    _box(ax, 6.9, 1.35, 1.3, 1.2, "one\nCNN", COLORS["fused"])
+    _arrow(ax, 6.4, middle, 6.9, middle)
+    _box(ax, 8.6, 1.35, 1.3, 1.2, "10\nlogits", COLORS["out"])
+    _arrow(ax, 8.2, middle, 8.6, middle)
+    # intermediate: two encoders, their embeddings concatenated, a joint head
     ax = axes[1]
-    _box(ax, 3.2, 7.2, 2.0, 1.6, "image\nencoder", COLORS["image"])
-    _box(ax, 3.2, 1.2, 2.0, 1.6, "audio\nencoder", COLORS["audio"])
-    _arrow(ax, 2.6, 8.0, 3.2, 8.0), _arrow(ax, 2.6, 2.0, 3.2, 2.0)
-    _box(ax, 5.6, 4.2, 1.8, 1.6, "concat\n100+100", COLORS["fused"])
-    _arrow(ax, 4.2, 7.2, 6.5, 5.8), _arrow(ax, 4.2, 2.8, 6.5, 4.2)
-    _box(ax, 7.7, 4.2, 1.0, 1.6, "MLP", COLORS["fused"])
-    _arrow(ax, 7.4, 5.0, 7.7, 5.0)
-    _box(ax, 8.9, 4.2, 1.0, 1.6, "10", COLORS["out"])
-    _arrow(ax, 8.7, 5.0, 8.9, 5.0)
-    # late: two complete classifiers, their logits weighted and summed (what 1f trains)
+    _box(ax, 2.2, 2.3, 1.9, 1.2, "image\nencoder", COLORS["image"])
+    _box(ax, 2.2, 0.4, 1.9, 1.2, "audio\nencoder", COLORS["audio"])
+    _arrow(ax, 1.7, top, 2.2, top), _arrow(ax, 1.7, bottom, 2.2, bottom)
+    _box(ax, 4.6, 1.35, 1.9, 1.2, "concat\n100 + 100", COLORS["fused"])
+    _arrow(ax, 4.1, top, 4.8, 2.55), _arrow(ax, 4.1, bottom, 4.8, 1.35)
+    _box(ax, 6.9, 1.35, 1.3, 1.2, "MLP", COLORS["fused"])
+    _arrow(ax, 6.5, middle, 6.9, middle)
+    _box(ax, 8.6, 1.35, 1.3, 1.2, "10\nlogits", COLORS["out"])
+    _arrow(ax, 8.2, middle, 8.6, middle)
+    # late: two complete classifiers, their logits weighted and summed
     ax = axes[2]
-    _box(ax, 3.2, 7.2, 2.4, 1.6, "image\nclassifier", COLORS["image"])
-    _box(ax, 3.2, 1.2, 2.4, 1.6, "audio\nclassifier", COLORS["audio"])
-    _arrow(ax, 2.6, 8.0, 3.2, 8.0), _arrow(ax, 2.6, 2.0, 3.2, 2.0)
-    _box(ax, 6.0, 7.2, 1.3, 1.6, "logits\nimage", COLORS["out"], 7)
-    _box(ax, 6.0, 1.2, 1.3, 1.6, "logits\naudio", COLORS["out"], 7)
-    _arrow(ax, 5.6, 8.0, 6.0, 8.0), _arrow(ax, 5.6, 2.0, 6.0, 2.0)
-    _box(ax, 7.6, 4.2, 2.3, 1.6, "w·l_img +\n(1-w)·l_aud", COLORS["fused"], 7)
-    _arrow(ax, 6.65, 7.2, 8.3, 5.8), _arrow(ax, 6.65, 2.8, 8.3, 4.2)
+    _box(ax, 2.2, 2.3, 1.9, 1.2, "image\nclassifier", COLORS["image"])
+    _box(ax, 2.2, 0.4, 1.9, 1.2, "audio\nclassifier", COLORS["audio"])
+    _arrow(ax, 1.7, top, 2.2, top), _arrow(ax, 1.7, bottom, 2.2, bottom)
+    _box(ax, 4.6, 2.3, 1.5, 1.2, "logits\nl_img", COLORS["out"])
+    _box(ax, 4.6, 0.4, 1.5, 1.2, "logits\nl_aud", COLORS["out"])
+    _arrow(ax, 4.1, top, 4.6, top), _arrow(ax, 4.1, bottom, 4.6, bottom)
+    _box(ax, 6.6, 1.35, 3.3, 1.2, "w_img · l_img\n+ w_aud · l_aud", COLORS["fused"])
+    _arrow(ax, 6.1, top, 7.2, 2.55), _arrow(ax, 6.1, bottom, 7.2, 1.35)
     fig.tight_layout()
     return fig

@@ -1,0 +1,75 @@
+"""One look for every figure: font sizes that stay legible when printed, one colour per
+modality and per model family, and a check that a saved figure is readable on paper.
+
+The exported PDF shows a figure at most ``PRINT_WIDTH`` x ``PRINT_HEIGHT`` inches (the
+report template's limits), so a wide figure is shrunk and its text with it.
+:func:`smallest_print_font` measures the smallest text of a figure at that printed size;
+:func:`~mmhelpers.plots.figures.savefig` refuses a figure whose text would print under
+``MIN_PRINT_PT``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+PRINT_WIDTH = 0.9 * 6.5     # inches: 90% of the text width of a letter page, 1 in margins
+PRINT_HEIGHT = 0.6 * 9.0    # inches: 60% of its text height
+MIN_PRINT_PT = 7.0
+
+_DEEP = sns.color_palette("deep")
+MODALITY_COLORS = {"image": _DEEP[0], "audio": _DEEP[1]}
+FAMILY_COLORS = {"image": _DEEP[0], "audio": _DEEP[1], "intermediate": _DEEP[2],
+                 "late": _DEEP[3], "gated": _DEEP[4], "early": _DEEP[5],
+                 "tensor": _DEEP[6], "other": _DEEP[7]}
+# words in a model's name that tell its family, checked in this order
+_FAMILY_WORDS = (("early", "early"), ("late", "late"), ("gate", "gated"),
+                 ("intermediate", "intermediate"), ("concat", "intermediate"),
+                 ("tensor", "tensor"), ("lmf", "tensor"), ("tfn", "tensor"),
+                 ("image", "image"), ("audio", "audio"), ("raw", "audio"),
+                 ("log-mel", "audio"), ("mel", "audio"))
+
+RC = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
+      "ytick.labelsize": 9, "legend.fontsize": 9, "legend.title_fontsize": 9,
+      "figure.titlesize": 12, "axes.titleweight": "bold"}
+
+
+def apply() -> None:
+    """The series' matplotlib and seaborn style (the opening cell calls it)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette="deep")
+    plt.rcParams.update(RC)
+
+
+def family(name: str) -> str:
+    """A model's family from its name: ``"late fusion (logits)"`` -> ``"late"``."""
+    lower = name.lower()
+    return next((fam for word, fam in _FAMILY_WORDS if word in lower), "other")
+
+
+def colors(names) -> list:
+    """One colour per name, by family; names of the same family get shades of its colour."""
+    names = list(names)
+    families = [family(n) for n in names]
+    out = []
+    for n, fam in zip(names, families):
+        same = [m for m, f in zip(names, families) if f == fam]
+        base = FAMILY_COLORS[fam]
+        if len(same) == 1:
+            out.append(base)
+        else:
+            shades = sns.light_palette(base, len(same) + 2)[2:][::-1]
+            out.append(shades[same.index(n)])
+    return out
+
+
+def print_scale(width: float, height: float) -> float:
+    """How much the PDF export shrinks a figure of ``width`` x ``height`` inches."""
+    return min(1.0, PRINT_WIDTH / width, PRINT_HEIGHT / height)
+
+
+def smallest_print_font(fig, width: float, height: float) -> float:
+    """The smallest visible text of ``fig``, in points, once its saved ``width`` x
+    ``height`` inches are shrunk to the printed size."""
+    sizes = [t.get_fontsize() for t in fig.findobj(plt.Text)
+             if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=MIN_PRINT_PT) * print_scale(width, height)

@@ -1,0 +1,50 @@
+"""Tables as a reader sees them: pandas' own HTML in JupyterLab, a LaTeX table in the PDF.
+
+A DataFrame's plain-text form wraps and breaks in an exported PDF. :func:`latex_table` gives
+the exporter a booktabs table instead (pandas' ``Styler.to_latex``), shrunk to the page width
+when it is wider; :func:`register_latex_tables` makes every DataFrame a notebook displays carry
+it (the opening cell calls it).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+MAX_DECIMALS = 4
+SMALLEST_SCALE = 0.7   # a table is never shrunk below this (10 pt text -> 7 pt)
+
+
+def decimals(values, max_decimals: int = MAX_DECIMALS) -> int:
+    """The fewest decimals (at most ``max_decimals``) that show every finite value of a
+    float column as it is: 2 for [98.94, 0.5], 0 for [1.0, 12.0]."""
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    for d in range(max_decimals + 1):
+        if np.allclose(np.round(finite, d), finite, rtol=0, atol=10.0 ** -(max_decimals + 2)):
+            return d
+    return max_decimals
+
+
+def latex_table(table: pd.DataFrame | pd.Series) -> str:
+    """``table`` as a centred booktabs ``tabular``, special characters escaped; float columns
+    with the fewest decimals that show them (:func:`decimals`); a table wider than the text is
+    scaled to fit, never below ``SMALLEST_SCALE``."""
+    frame = table.to_frame() if isinstance(table, pd.Series) else table
+    styler = frame.style.format(escape="latex", na_rep="--")
+    for column in frame.columns[[pd.api.types.is_float_dtype(t) for t in frame.dtypes]]:
+        styler = styler.format(precision=decimals(frame[column]), escape="latex",
+                               na_rep="--", subset=[column])
+    styler = styler.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)
+    body = styler.to_latex(hrules=True, column_format="l" * frame.index.nlevels + "r" * frame.shape[1])
+    return ("\\begin{center}\\small\n"
+            f"\\adjustbox{{max width=\\linewidth, min width={SMALLEST_SCALE}\\width}}{{%\n"
+            f"{body}}}\n\\end{{center}}\n")
+
+
+def register_latex_tables(shell) -> None:
+    """Make ``shell`` (an IPython shell) display every DataFrame and Series with a LaTeX
+    form as well, which the PDF exporter prefers to the wrapped plain text."""
+    formatter = shell.display_formatter.formatters["text/latex"]
+    formatter.for_type(pd.DataFrame, latex_table)
+    formatter.for_type(pd.Series, latex_table)
