@@ -20,7 +20,7 @@ all: setup data notebooks readme export
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml scripts/setup_export.sh scripts/jupyter_env_bin.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	@# torch first and pinned: an unpinned torch resolves to the CUDA build (gigabytes)
@@ -58,8 +58,13 @@ export: setup
 	@test -d reports/executed || $(BIN)/python -m tools.run_series --out reports/executed
 	$(BIN)/python -m tools.export reports/executed --out reports --formats pdf html --combined series
 
+# LAB_ARGS: extra server options, e.g. LAB_ARGS="--no-browser --port=8899"; LAB_DIR: what it serves
+LAB_DIR  ?= notebooks
+LAB_ARGS ?=
+# as root (a container, a course VM) the server refuses to start without --allow-root
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) $(LAB_DIR)
 
 clean:
 	rm -rf reports figures/quick .pytest_cache

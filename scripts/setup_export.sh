@@ -6,7 +6,9 @@
 # * TeX: on Debian/Ubuntu as root (or with passwordless sudo) apt-installs the packages below,
 #   once (checked with dpkg -s first, so a second run takes well under a second).
 # * pandoc: when none is on PATH, pip-installs the pypandoc_binary wheel into $PYTHON's
-#   environment; tools/export.py puts the wheel's pandoc on PATH itself.
+#   environment, links its pandoc into the environment's bin/ and installs
+#   scripts/jupyter_env_bin.py as the environment's nbconvert and Jupyter server config, so
+#   that `jupyter nbconvert --to pdf` and JupyterLab's PDF export find it.
 # Where it cannot install (not root, not Debian, no network) it says exactly what to install
 # and still exits 0: export then skips PDF with a one-line reason and writes HTML.
 set -uo pipefail
@@ -54,20 +56,39 @@ else
 fi
 
 # --- pandoc ----------------------------------------------------------------------------------
+wheel_pandoc() {
+    "$PYTHON" - <<'PY' 2>/dev/null
+import importlib.util, pathlib
+spec = importlib.util.find_spec("pypandoc")
+exe = pathlib.Path(spec.origin).parent / "files" / "pandoc" if spec else None
+print(exe if exe and exe.is_file() else "")
+PY
+}
+ENV_PREFIX="$("$PYTHON" -c 'import sys; print(sys.prefix)')"
 if command -v pandoc >/dev/null 2>&1; then
     say "pandoc found at $(command -v pandoc)"
-elif "$PYTHON" - <<'PY' 2>/dev/null
-import importlib.util, pathlib, sys
-spec = importlib.util.find_spec("pypandoc")
-sys.exit(not (spec and (pathlib.Path(spec.origin).parent / "files" / "pandoc").is_file()))
-PY
-then
+elif [ -n "$(wheel_pandoc)" ]; then
     say "pandoc found in the pypandoc_binary wheel"
 elif "$PYTHON" -m pip install -q pypandoc_binary; then
     say "installed pandoc (pypandoc_binary wheel) into $PYTHON's environment"
 else
     say "could not install pandoc: run  $PYTHON -m pip install pypandoc_binary  (or apt-get install pandoc)"
 fi
+# nbconvert (and so JupyterLab's "Export as PDF") looks for pandoc on PATH only: link the wheel's
+# pandoc into the environment's bin/, and have nbconvert and the Jupyter server put that bin/ on
+# PATH (scripts/jupyter_env_bin.py), so they find it without an activated environment.
+if [ -n "$(wheel_pandoc)" ] && [ ! -e "$ENV_PREFIX/bin/pandoc" ]; then
+    ln -s "$(wheel_pandoc)" "$ENV_PREFIX/bin/pandoc" && say "linked pandoc into $ENV_PREFIX/bin"
+fi
+mkdir -p "$ENV_PREFIX/etc/jupyter"
+for app in nbconvert server; do
+    conf="$ENV_PREFIX/etc/jupyter/jupyter_${app}_config.py"
+    if [ -e "$conf" ] && ! grep -q '^# mmhelpers: put this environment' "$conf"; then
+        say "$conf exists and is not ours: left as it is (pandoc may then need an activated environment)"
+    else
+        cp "$ROOT/scripts/jupyter_env_bin.py" "$conf"
+    fi
+done
 
 [ "$tex_ok" -eq 1 ] && say "ready for PDF export" || say "PDF export will be skipped until TeX is installed; HTML still works"
 exit 0

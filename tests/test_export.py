@@ -180,3 +180,96 @@ def test_combined_pdf(tmp_path):
     tex = (tmp_path / "out" / "series.tex").read_text(encoding="utf-8")
     assert "\\tableofcontents" in tex and "\\title{The series}" in tex
     assert tex.index("1a. First") < tex.index("1b. Second")
+
+
+LESSON = [
+    "from mmhelpers.notebook import setup\ncfg = setup(quiet=True)",
+    "import pandas as pd\n"
+    "columns = {f'a long column name {i} (%)': [98.9412 + i, 97.5]\n"
+    "           for i in range(9)}\n"
+    "pd.DataFrame(columns, index=['late_fusion', 'intermediate fusion'])",
+    "import numpy as np\nfrom IPython.display import Audio\n"
+    "Audio(np.sin(np.linspace(0, 2000, 8000)), rate=8000)",
+    "import matplotlib.pyplot as plt\nfrom mmhelpers.plots import figures as plots\n"
+    "fig, ax = plt.subplots(figsize=(4, 2.5))\nax.plot([0, 1], [1, 0])\n"
+    "plots.savefig(fig, 'lesson_probe')\nplt.show()",
+]
+
+
+@pytest.fixture(scope="module")
+def lesson(tmp_path_factory):
+    """A small notebook as the series writes them, executed in a real kernel: a wide
+    DataFrame, an Audio object and a saved figure."""
+    from nbclient import NotebookClient
+
+    folder = tmp_path_factory.mktemp("lesson")
+    nb = v4.new_notebook(cells=[v4.new_markdown_cell("# 9z. Lesson probe")]
+                         + [v4.new_code_cell(src) for src in LESSON],
+                         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                  "language": "python"}})
+    env = {"MM_FIGURES_DIR": str(folder / "figures"), "MM_QUICK": "0"}
+    with pytest.MonkeyPatch.context() as mp:
+        for key, value in env.items():
+            mp.setenv(key, value)
+        NotebookClient(nb, timeout=180, kernel_name="python3").execute()
+    path = folder / "9z_lesson.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_a_lesson_exports_tables_as_latex_and_no_object_reprs(lesson, tmp_path):
+    _require_pdf()
+    out = tmp_path / "reports"
+    export.export_notebooks([lesson], out, formats=("pdf",), combined=None, keep_tex=True)
+    tex = (out / "9z_lesson.tex").read_text(encoding="utf-8")
+    assert "\\toprule" in tex and "late\\_fusion" in tex        # the table, as LaTeX
+    assert "[audio player: open the notebook to listen]" in tex
+    text = _pdf_text(out / "9z_lesson.pdf")
+    if text is not None:
+        assert "<IPython" not in text and "↪" not in text
+        assert "a long column name 8 (%)" in " ".join(text.split())
+
+
+def test_the_server_make_lab_starts_exports_pdf(lesson):
+    """JupyterLab's File > Save and Export Notebook As > PDF: the server `make lab` starts,
+    asked for a PDF, with no activated environment and no pandoc on PATH."""
+    import secrets
+    import signal
+    import socket
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    _require_pdf()
+    root = Path(__file__).resolve().parents[1]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = secrets.token_hex(16)
+    bare = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
+                           if d and not (Path(d) / "pandoc").exists())
+    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": bare}
+    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
+    server = subprocess.Popen(["make", "-s", "lab", f"LAB_DIR={lesson.parent}", f"LAB_ARGS={args}"],
+                              cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              start_new_session=True)
+    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(urllib.request.Request(f"{base}/api/status", headers=auth),
+                                       timeout=5)
+                break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode(errors="replace")
+                assert time.monotonic() < deadline, "the server did not start in 120 s"
+                time.sleep(1)
+        request = urllib.request.Request(f"{base}/nbconvert/pdf/{lesson.name}?download=true",
+                                         headers=auth)
+        with urllib.request.urlopen(request, timeout=300) as response:
+            body = response.read()
+        assert body[:5] == b"%PDF-" and len(body) > 10_000
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -3,7 +3,8 @@
 Nothing here writes a file: :func:`prepare` reads a notebook, and the rest change only its
 cleaned copy. Cells tagged ``remove-output`` lose their outputs here; ``setup``/``remove-input``
 (input) and ``remove-cell`` (everything) are left to nbconvert's ``TagRemovePreprocessor`` with
-the tags below. stderr streams and tqdm widgets (and the widget state) are dropped; the title is
+the tags below. stderr streams and tqdm widgets (and the widget state) are dropped, object reprs
+(``<IPython...Audio object>``) become one line that names the output; the title is
 metadata ``title``, else the first ``# heading`` (not printed twice); ``authors`` come from
 metadata; relative markdown image links are made absolute; :func:`merge_notebooks` joins several
 into the combined series.
@@ -31,16 +32,39 @@ def _is_noise(output) -> bool:
     return WIDGET_MIME in output.get("data", {})
 
 
+# a Python object's default repr, e.g. "<IPython.lib.display.Audio object>"
+_OBJECT_REPR = re.compile(r"^<[\w.]+ object( at 0x[0-9a-fA-F]+)?>$")
+# what LaTeX can show instead of text/plain (nbconvert's order of preference for PDF)
+_PRINTABLE = ("text/latex", "application/pdf", "image/png", "image/jpeg", "image/svg+xml",
+              "text/markdown")
+
+
+def _printable(output):
+    """``output`` as a PDF can show it: an output whose only printable form is an object's
+    repr (an audio player, an HTML snippet) gets one line saying where to see it instead."""
+    data = output.get("data", {})
+    plain = str(data.get("text/plain", "")).strip()
+    if not _OBJECT_REPR.match(plain) or any(m in data for m in _PRINTABLE):
+        return output
+    output = copy.deepcopy(output)
+    audio = "<audio" in str(data.get("text/html", ""))
+    output["data"]["text/plain"] = ("[audio player: open the notebook to listen]" if audio
+                                    else "[interactive output: open the notebook to see it]")
+    return output
+
+
 def clean_notebook(nb):
     """A copy of ``nb`` without stderr streams, widget outputs, widget state, and outputs of
     cells tagged ``remove-output`` (done here, not by nbconvert, which would also blank the
-    cell's execution count so that it looks never run)."""
+    cell's execution count so that it looks never run). Outputs that a PDF could only print
+    as an object's repr say in one line what they are instead (:func:`_printable`)."""
     nb = copy.deepcopy(nb)
     nb.metadata.pop("widgets", None)
     for cell in nb.cells:
         if cell.cell_type == "code":
             drop = set(REMOVE_OUTPUT_TAGS) & set(cell.metadata.get("tags", []))
-            cell.outputs = [o for o in cell.get("outputs", []) if not (drop or _is_noise(o))]
+            cell.outputs = [_printable(o) for o in cell.get("outputs", [])
+                            if not (drop or _is_noise(o))]
     return nb
 
 
