@@ -128,3 +128,18 @@ def expected_calibration_error(probs: np.ndarray, labels: np.ndarray,
         if m.any():
             ece += m.mean() * abs((pred[m] == labels[m]).mean() - conf[m].mean())
     return float(ece)
+
+
+def sample_table(model, data: PairedData, idx) -> pd.DataFrame:
+    """The pairs ``data[idx]`` one per row, as a notebook shows them beside their pictures:
+    scenario and noise severities where recorded, label, the model's answer and its
+    confidence (%)."""
+    idx = np.asarray(idx)
+    pred = _predict(model, data[idx], batch_size=len(idx), device=None)
+    rows = {"pair": data.meta["index"][idx] if "index" in data.meta else idx}
+    for key in ("scenario", "image_noise", "audio_noise"):
+        if key in data.meta:
+            rows[key.replace("_", " ")] = data.meta[key][idx]
+    rows.update({"label": pred.labels, "answer": pred.preds,
+                 "confidence (%)": np.round(100 * pred.confidence.astype(float), 1)})
+    return pd.DataFrame(rows).set_index("pair").round(2)

@@ -21,7 +21,8 @@ def decimals(values, max_decimals: int = MAX_DECIMALS) -> int:
     finite = np.asarray(values, dtype=float)
     finite = finite[np.isfinite(finite)]
     for d in range(max_decimals + 1):
-        if np.allclose(np.round(finite, d), finite, rtol=0, atol=10.0 ** -(max_decimals + 2)):
+        # rtol: a float32 value (97.699997) shows as what it stands for (97.7)
+        if np.allclose(np.round(finite, d), finite, rtol=1e-6, atol=10.0 ** -(max_decimals + 2)):
             return d
     return max_decimals
 
