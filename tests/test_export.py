@@ -188,6 +188,9 @@ LESSON = [
     "columns = {f'a long column name {i} (%)': [98.9412 + i, 97.5]\n"
     "           for i in range(9)}\n"
     "pd.DataFrame(columns, index=['late_fusion', 'intermediate fusion'])",
+    "parts = {'train': pd.DataFrame({'x': [1.5, 2.0]}),\n"
+    "         'test': pd.DataFrame({'x': [3.0, 4.25]})}\n"
+    "pd.concat(parts)   # a MultiIndex",
     "import numpy as np\nfrom IPython.display import Audio\n"
     "Audio(np.sin(np.linspace(0, 2000, 8000)), rate=8000)",
     "import matplotlib.pyplot as plt\nfrom mmhelpers.plots import figures as plots\n"

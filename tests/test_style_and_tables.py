@@ -70,6 +70,15 @@ def test_latex_table_escapes_and_fits_the_page():
     assert "seconds / epoch" in latex
     assert "\\begin{tabular}{lrrr}" in latex
     assert tables.latex_table(frame["acc (%)"]).count("\\\\") == 3       # a Series: header + 2 rows
+    nested = pd.concat({"train": frame, "test": frame})                # a MultiIndex, as 1a shows
+    latex = tables.latex_table(nested)
+    taus = pd.DataFrame({"R@1": [13.7, 52.3, 55.55]},
+                        index=pd.MultiIndex.from_tuples([("untrained", np.nan), ("nt_xent", 0.05),
+                                                         ("nt_xent", 0.1)], names=["loss", "tau"]))
+    latex = tables.latex_table(taus)
+    assert "untrained & -- &" in latex and "& 0.05 &" in latex and "0.050000" not in latex
+    latex = tables.latex_table(nested)
+    assert "\\multirow" not in latex and "\\begin{tabular}{llrrr}" in latex  # needs no extra package
 
 
 def test_players_give_the_pdf_one_line_instead_of_object_reprs(monkeypatch):

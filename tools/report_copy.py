@@ -79,14 +79,15 @@ def _plain(text: str) -> str:
 def _take_title(nb, stem: str) -> str:
     """Metadata title, else the first markdown cell's leading ``# heading``, else the stem.
 
-    A leading heading equal to the title is removed from ``nb`` so it is not printed twice.
+    The leading heading is removed from ``nb``: the title is printed in its place (a second,
+    different heading would list the notebook twice in the series' contents).
     """
     title = str(nb.metadata.get("title") or "").strip()
     md = next((c for c in nb.cells if c.cell_type == "markdown" and c.source.strip()), None)
     if md is not None:
         lines = md.source.strip().splitlines()
         match = _H1.match(lines[0].strip())
-        if match and (not title or _plain(match.group(1)) == _plain(title)):
+        if match:
             title = title or _plain(match.group(1))
             md.source = "\n".join(lines[1:]).strip()
     return title or stem.replace("_", " ")

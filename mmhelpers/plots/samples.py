@@ -19,14 +19,12 @@ CAPTION_PT = 8
 
 
 def caption(data, i) -> str:
-    """The label, and where recorded the scenario and the two noise severities."""
+    """The label and, where recorded, the scenario (the severities are too long for a
+    caption: :func:`mmhelpers.analysis.evaluate.sample_table` lists them)."""
     label = int(data.labels[i])
     text = f"label {label}" if label >= 0 else "label ?"
     if "scenario" in data.meta and data.meta["scenario"][i] != "unknown":
         text += f"\n{data.meta['scenario'][i].replace('_', ' ')}"
-        if "image_noise" in data.meta:
-            text += (f"\nimg {data.meta['image_noise'][i]:.2f} · "
-                     f"aud {data.meta['audio_noise'][i]:.2f}")
     return text
 
 
@@ -113,6 +111,9 @@ def players(data, idx, sample_rate: int = 8000) -> None:
     for i in idx:
         pair = int(data.meta["index"][i]) if "index" in data.meta else int(i)
         text = caption(data, i).replace("\n", ", ")
+        if "image_noise" in data.meta:
+            text += (f", noise: image {data.meta['image_noise'][i]:.2f}, "
+                     f"audio {data.meta['audio_noise'][i]:.2f}")
         player = Audio(data.audio[i, 0].numpy(), rate=sample_rate, normalize=True)
         rows.append(f"<div><b>pair {pair}</b>: {text}<br>{player._repr_html_()}</div>")
         names.append(str(pair))

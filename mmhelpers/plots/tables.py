@@ -33,11 +33,21 @@ def latex_table(table: pd.DataFrame | pd.Series) -> str:
     scaled to fit, never below ``SMALLEST_SCALE``."""
     frame = table.to_frame() if isinstance(table, pd.Series) else table
     styler = frame.style.format(escape="latex", na_rep="--")
-    for column in frame.columns[[pd.api.types.is_float_dtype(t) for t in frame.dtypes]]:
-        styler = styler.format(precision=decimals(frame[column]), escape="latex",
-                               na_rep="--", subset=[column])
+    for column in frame.columns:
+        floats = [v for v in frame[column] if isinstance(v, (float, np.floating))]
+        if floats:   # a float column, or floats among the strings of an object column
+            d = decimals(floats)
+            styler = styler.format(lambda v, d=d: f"{v:.{d}f}" if isinstance(
+                v, (float, np.floating)) else v, escape="latex", na_rep="--", subset=[column])
     styler = styler.format_index(escape="latex", axis=0).format_index(escape="latex", axis=1)
-    body = styler.to_latex(hrules=True, column_format="l" * frame.index.nlevels + "r" * frame.shape[1])
+    for level in range(frame.index.nlevels):     # float index levels (e.g. a temperature)
+        values = frame.index.get_level_values(level)
+        if pd.api.types.is_float_dtype(values):
+            d = decimals(values)
+            styler = styler.format_index(lambda v, d=d: "--" if pd.isna(v) else f"{v:.{d}f}",
+                                         axis=0, level=level)
+    body = styler.to_latex(hrules=True, multirow_align="naive",   # needs no multirow package
+                           column_format="l" * frame.index.nlevels + "r" * frame.shape[1])
     return ("\\begin{center}\\small\n"
             f"\\adjustbox{{max width=\\linewidth, min width={SMALLEST_SCALE}\\width}}{{%\n"
             f"{body}}}\n\\end{{center}}\n")
