@@ -78,26 +78,32 @@ def accuracy(pred: Predictions) -> float:
 
 
 def group_accuracy(pred: Predictions, groups) -> dict:
-    """Accuracy within each value of ``groups`` (e.g. ``meta["scenario"]``), in sorted order."""
+    """Accuracy within each value of ``groups`` (e.g. ``meta["scenario"]``), sorted."""
     groups = np.asarray(groups)
     pred.scored("group_accuracy")
-    return {str(g): float(accuracy_score(pred.labels[groups == g], pred.preds[groups == g]))
+    return {str(g): float(accuracy_score(pred.labels[groups == g],
+                                         pred.preds[groups == g]))
             for g in sorted(set(groups.tolist()))}
 
 
 def per_class_accuracy(pred: Predictions) -> dict:
-    """Recall of each class (the accuracy on the pairs whose true label is that class)."""
+    """Recall of each class: the accuracy on the pairs of that true label."""
     classes = np.arange(pred.probs.shape[1])
-    rec = recall_score(pred.scored("per-class accuracy").labels, pred.preds, labels=classes, average=None, zero_division=0)
+    rec = recall_score(pred.scored("per-class accuracy").labels, pred.preds,
+                       labels=classes, average=None, zero_division=0)
     return {int(c): float(r) for c, r in zip(classes, rec)}
 
 
 def confusion(pred: Predictions, normalize: str | None = "true") -> np.ndarray:
-    return confusion_matrix(pred.scored("confusion").labels, pred.preds, labels=np.arange(pred.probs.shape[1]), normalize=normalize)
+    """The confusion matrix (rows: true class, columns: predicted), normalised per true
+    class by default (scikit-learn's ``confusion_matrix``)."""
+    return confusion_matrix(pred.scored("confusion").labels, pred.preds,
+                            labels=np.arange(pred.probs.shape[1]), normalize=normalize)
 
 
 def summary(preds: dict, data: PairedData, by: str = "scenario"):
-    """A table (pandas DataFrame, in %) with one row per model: overall and per ``meta[by]`` accuracy."""
+    """A table (pandas DataFrame, in %) with one row per model: overall accuracy and the
+    accuracy within each value of ``meta[by]`` (the noise scenario)."""
     rows = {}
     for name, pred in preds.items():
         row = {"overall": accuracy(pred)}
