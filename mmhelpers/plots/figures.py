@@ -27,11 +27,11 @@ def savefig(fig, name: str, quick: bool | None = None) -> Path:
     """
     if not name or Path(name).name != name or Path(name).suffix in {".png", ".pdf"}:
         raise ValueError(f"savefig: name must be a bare file stem like '1a_curves', got {name!r}")
+    bbox = _tight_bbox(fig)
+    _check_legible(fig, name, bbox)   # before anything is written
     out = config.figures_dir(quick)
     out.mkdir(parents=True, exist_ok=True)
     png, pdf = out / f"{name}.png", out / f"{name}.pdf"
-    bbox = _tight_bbox(fig)
-    _check_legible(fig, name, bbox)
     fig.savefig(png, bbox_inches=bbox, dpi=SAVE_DPI)
     fig.savefig(pdf, bbox_inches=bbox, metadata={"CreationDate": None})  # same figure, same bytes
     if "inline" in plt.get_backend():
