@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 MAX_DECIMALS = 4
-SMALLEST_SCALE = 0.7   # a table is never shrunk below this (10 pt text -> 7 pt)
+TABLE_PT = 9           # tables are set in \small (9 pt with the report's 10 pt text)
+SMALLEST_SCALE = round(7 / TABLE_PT, 3)   # never shrunk below 7 pt when printed
 
 
 def decimals(values, max_decimals: int = MAX_DECIMALS) -> int:
