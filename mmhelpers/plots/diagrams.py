@@ -24,48 +24,65 @@ def _arrow(ax, x0, y0, x1, y1):
                                  lw=1.0, color="black"))
 
 
+# every row: the image branch on top, the audio branch below, the joint path in the middle
+TOP, BOTTOM, MIDDLE, HEIGHT = 2.3, 0.4, 1.35, 1.2      # lower edges of the boxes, their height
+
+
+def _centre(y: float) -> float:
+    return y + HEIGHT / 2
+
+
+def _pair(ax, x, w, texts, colors, after=None):
+    """An image box and an audio box, one above the other; with ``after`` (the right
+    edge of the boxes before them), an arrow into each."""
+    for y, text, color in zip((TOP, BOTTOM), texts, colors):
+        _box(ax, x, y, w, HEIGHT, text, color)
+        if after is not None:
+            _arrow(ax, after, _centre(y), x, _centre(y))
+
+
+def _step(ax, x, w, text, color, after):
+    """A box on the joint path, with an arrow in from ``after``."""
+    _box(ax, x, MIDDLE, w, HEIGHT, text, color)
+    _arrow(ax, after, _centre(MIDDLE), x, _centre(MIDDLE))
+
+
+def _merge(ax, x, w, text, color, after, into):
+    """The box where the two branches meet: arrows from both (at ``after``) into its top
+    and bottom edges at ``into``."""
+    _box(ax, x, MIDDLE, w, HEIGHT, text, color)
+    _arrow(ax, after, _centre(TOP), into, MIDDLE + HEIGHT)
+    _arrow(ax, after, _centre(BOTTOM), into, MIDDLE)
+
+
 def fusion_diagram():
     """Three rows: early, intermediate and late fusion of an image and an audio clip,
     each flowing from the two inputs (left) to the ten logits (right)."""
     fig, axes = plt.subplots(3, 1, figsize=(6.0, 6.3))
     titles = ["early fusion: combine the inputs", "intermediate fusion: combine the features",
               "late fusion: combine the decisions (weighted logits, as 1f trains it)"]
+    modalities = (COLORS["image"], COLORS["audio"])
     for ax, title in zip(axes, titles):
         ax.set_xlim(0, 10), ax.set_ylim(0.2, 3.7), ax.axis("off")
         ax.set_title(title, fontsize=10, loc="left")
-        _box(ax, 0.1, 2.3, 1.6, 1.2, "image\n1×28×28", COLORS["image"])
-        _box(ax, 0.1, 0.4, 1.6, 1.2, "audio\n1×8000", COLORS["audio"])
-    top, bottom, middle = 2.9, 1.0, 1.95
+        _pair(ax, 0.1, 1.6, ("image\n1×28×28", "audio\n1×8000"), modalities)
+    early, intermediate, late = axes
     # early: audio -> log-mel resized to the image grid, stacked as a second channel
-    ax = axes[0]
-    _box(ax, 2.2, 0.4, 1.9, 1.2, "log-mel\n→ 1×28×28", COLORS["audio"])
-    _arrow(ax, 1.7, bottom, 2.2, bottom)
-    _box(ax, 4.6, 1.35, 1.8, 1.2, "stack\n2×28×28", COLORS["fused"])
-    _arrow(ax, 1.7, top, 4.6, 2.3), _arrow(ax, 4.1, bottom, 4.6, 1.6)
-    _box(ax, 6.9, 1.35, 1.3, 1.2, "one\nCNN", COLORS["fused"])
-    _arrow(ax, 6.4, middle, 6.9, middle)
-    _box(ax, 8.6, 1.35, 1.3, 1.2, "10\nlogits", COLORS["out"])
-    _arrow(ax, 8.2, middle, 8.6, middle)
+    _box(early, 2.2, BOTTOM, 1.9, HEIGHT, "log-mel\n→ 1×28×28", COLORS["audio"])
+    _arrow(early, 1.7, _centre(BOTTOM), 2.2, _centre(BOTTOM))
+    _box(early, 4.6, MIDDLE, 1.8, HEIGHT, "stack\n2×28×28", COLORS["fused"])
+    _arrow(early, 1.7, _centre(TOP), 4.6, 2.3), _arrow(early, 4.1, _centre(BOTTOM), 4.6, 1.6)
+    _step(early, 6.9, 1.3, "one\nCNN", COLORS["fused"], after=6.4)
+    _step(early, 8.6, 1.3, "10\nlogits", COLORS["out"], after=8.2)
     # intermediate: two encoders, their embeddings concatenated, a joint head
-    ax = axes[1]
-    _box(ax, 2.2, 2.3, 1.9, 1.2, "image\nencoder", COLORS["image"])
-    _box(ax, 2.2, 0.4, 1.9, 1.2, "audio\nencoder", COLORS["audio"])
-    _arrow(ax, 1.7, top, 2.2, top), _arrow(ax, 1.7, bottom, 2.2, bottom)
-    _box(ax, 4.6, 1.35, 1.9, 1.2, "concat\n100 + 100", COLORS["fused"])
-    _arrow(ax, 4.1, top, 4.8, 2.55), _arrow(ax, 4.1, bottom, 4.8, 1.35)
-    _box(ax, 6.9, 1.35, 1.3, 1.2, "MLP", COLORS["fused"])
-    _arrow(ax, 6.5, middle, 6.9, middle)
-    _box(ax, 8.6, 1.35, 1.3, 1.2, "10\nlogits", COLORS["out"])
-    _arrow(ax, 8.2, middle, 8.6, middle)
+    _pair(intermediate, 2.2, 1.9, ("image\nencoder", "audio\nencoder"), modalities, after=1.7)
+    _merge(intermediate, 4.6, 1.9, "concat\n100 + 100", COLORS["fused"], after=4.1, into=4.8)
+    _step(intermediate, 6.9, 1.3, "MLP", COLORS["fused"], after=6.5)
+    _step(intermediate, 8.6, 1.3, "10\nlogits", COLORS["out"], after=8.2)
     # late: two complete classifiers, their logits weighted and summed
-    ax = axes[2]
-    _box(ax, 2.2, 2.3, 1.9, 1.2, "image\nclassifier", COLORS["image"])
-    _box(ax, 2.2, 0.4, 1.9, 1.2, "audio\nclassifier", COLORS["audio"])
-    _arrow(ax, 1.7, top, 2.2, top), _arrow(ax, 1.7, bottom, 2.2, bottom)
-    _box(ax, 4.6, 2.3, 1.5, 1.2, "logits\nl_img", COLORS["out"])
-    _box(ax, 4.6, 0.4, 1.5, 1.2, "logits\nl_aud", COLORS["out"])
-    _arrow(ax, 4.1, top, 4.6, top), _arrow(ax, 4.1, bottom, 4.6, bottom)
-    _box(ax, 6.6, 1.35, 3.3, 1.2, "w_img · l_img\n+ w_aud · l_aud", COLORS["fused"])
-    _arrow(ax, 6.1, top, 7.2, 2.55), _arrow(ax, 6.1, bottom, 7.2, 1.35)
+    _pair(late, 2.2, 1.9, ("image\nclassifier", "audio\nclassifier"), modalities, after=1.7)
+    _pair(late, 4.6, 1.5, ("logits\nl_img", "logits\nl_aud"), (COLORS["out"],) * 2, after=4.1)
+    _merge(late, 6.6, 3.3, "w_img · l_img\n+ w_aud · l_aud", COLORS["fused"], after=6.1,
+           into=7.2)
     fig.tight_layout()
     return fig
