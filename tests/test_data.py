@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmhelpers.data import DataError, PairedData, PairedLoader, load_course_files, load_pairs
+from mmhelpers.data.grouping import is_grouped, pair_groups, validation_indices
 
 
 def make_pairs(n, seed=0, has_labels=True):
@@ -25,6 +26,48 @@ def assert_aligned(d: PairedData):
     assert torch.equal(d.images[:, 0, 0, 0], torch.as_tensor(ids, dtype=torch.float32))
     assert torch.equal(d.audio[:, 0, 0], torch.as_tensor(ids, dtype=torch.float32))
     assert torch.equal(d.labels, torch.as_tensor(ids % 10 if d.has_labels else -np.ones(len(ids)), dtype=torch.long))
+
+
+# ----------------------------------------------------------------------------- grouped validation split
+
+def test_pairs_linked_through_a_source_or_a_variant_share_a_group():
+    # pair 0 and 1 share source 7; pair 1 and 2 share variant f1 (different accents); pair 3 stands alone
+    meta = {"image_source": np.array([7, 7, 8, 9]), "voice": np.array(["en+m1", "en+f1", "fr+f1", "de+m2"])}
+    groups = pair_groups(meta)
+    assert groups[0] == groups[1] == groups[2] != groups[3]
+    assert pair_groups({"id": np.arange(4)}) is None  # the course's files: nothing links pairs
+
+
+def grouped_pairs(n_groups, per_group=20):
+    """``n_groups`` groups of whole blocks of ten labels, each group its own sources and variant."""
+    d = make_pairs(n_groups * per_group)
+    g = np.arange(len(d)) // per_group
+    d.meta.update(image_source=g * 1000 + np.arange(len(d)) % 3, voice=np.array([f"en+v{k}" for k in g]))
+    return d, g
+
+
+def test_validation_part_holds_out_whole_groups_stratified():
+    d, g = grouped_pairs(10)
+    train, val = validation_indices(d, 0.2, seed=0)
+    assert not set(g[train]) & set(g[val]) and len(val) == 40
+    assert np.array_equal(np.bincount(d.labels.numpy()[val]), np.full(10, 4))
+    assert np.array_equal(validation_indices(d, 0.2, seed=0)[1], val)  # reproducible
+    assert not np.array_equal(validation_indices(d, 0.2, seed=1)[1], val)  # the seed chooses the groups
+
+
+def test_without_sources_and_voices_the_split_is_stratified_random():
+    d = make_pairs(100)
+    assert not is_grouped(d)
+    train, val = validation_indices(d, 0.2, seed=0)
+    assert np.array_equal(val, d.split_indices(0.2, seed=0)[1])
+
+
+def test_too_few_groups_for_a_grouped_split_is_an_error_naming_the_data():
+    d, _ = grouped_pairs(3)
+    with pytest.raises(ValueError, match="fixture: only 3 groups"):
+        validation_indices(d, 0.2, seed=0)
+    with pytest.raises(ValueError, match="val_fraction"):
+        validation_indices(d, 1.5, seed=0)
 
 
 # ----------------------------------------------------------------------------- container + loader

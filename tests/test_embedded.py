@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from mmhelpers import config
 from mmhelpers.cache import arrays as cache
-from mmhelpers.data import load_pairs
+from mmhelpers.data import PairedData, load_pairs
+from mmhelpers.data.grouping import pair_groups, validation_indices, voice_variant
+from mmhelpers.data.splits import VAL_FRACTION, load_splits
 from mmhelpers.embedded import build, mnist, plan, store
 from mmhelpers.embedded import noise as corrupt
 
@@ -72,9 +75,49 @@ def test_train_and_test_are_disjoint_in_sources_and_voices(quick):
     assert not set(plan.voice_pool("train")) & set(plan.voice_pool("test"))
 
 
+def full_train_plan_as_data() -> PairedData:
+    """The full training split's plan (every pair's source and voice, nothing rendered), held as
+    :class:`PairedData` with the meta a build records: what the grouped split sees of a full build."""
+    _, labels, ids = mnist.mnist_sources("train")
+    drawn = plan.make_plan("train", plan.SIZES["train"], config.SEED, labels, plan.voice_pool("train"))
+    n = len(drawn["label"])
+    return PairedData(torch.zeros(n, 0), torch.zeros(n, 0), torch.from_numpy(drawn["label"]),
+                      {"image_source": ids[drawn["source"]], "voice": drawn["voice"]}, name="full plan",
+                      features="plan only")
+
+
+def assert_grouped_and_stratified(data: PairedData):
+    train, val = validation_indices(data, VAL_FRACTION, config.SEED)
+    assert len(train) + len(val) == len(data) and not set(train) & set(val)
+    assert 0.15 < len(val) / len(data) < 0.25
+    m = data.meta
+    assert not set(m["image_source"][train]) & set(m["image_source"][val])
+    variants = lambda idx: {voice_variant(v) for v in m["voice"][idx]}  # noqa: E731
+    assert not variants(train) & variants(val)
+    share = lambda idx: np.bincount(data.labels.numpy()[idx], minlength=10) / len(idx)  # noqa: E731
+    assert np.abs(share(train) - share(val)).max() < 0.01
+
+
+def test_validation_part_shares_no_source_and_no_voice_and_keeps_class_shares(quick):
+    assert_grouped_and_stratified(quick["train"])  # the quick build itself
+    assert_grouped_and_stratified(full_train_plan_as_data())  # the full build's sources and voices
+    # and the splits notebooks use are those parts
+    assert load_splits(quick=True).grouped
+
+
+def test_the_groups_found_are_the_generator_groups():
+    _, labels, ids = mnist.mnist_sources("train")
+    drawn = plan.make_plan("train", plan.SIZES["train"], config.SEED, labels, plan.voice_pool("train"))
+    found = pair_groups({"image_source": ids[drawn["source"]], "voice": drawn["voice"]})
+    speakers = plan.n_groups("train", plan.voice_pool("train"))
+    assert len(np.unique(found)) == speakers == 76
+    # one to one: each generator group is one connected group
+    assert len(set(zip(found.tolist(), drawn["group"].tolist()))) == speakers
+
+
 def test_sources_are_reused_with_augmentation():
     images, labels, _ = mnist.mnist_sources("train")
-    drawn = plan.make_plan("train", 9000, 0, labels, ["v+a"])
+    drawn = plan.make_plan("train", 9000, 0, labels, plan.voice_pool("train"))
     counts = np.bincount(drawn["source"], minlength=len(labels))
     assert counts.min() >= 2 and counts.max() - counts.min() <= 1  # every source reused evenly
     i, j = np.flatnonzero(drawn["source"] == drawn["source"][0])[:2]

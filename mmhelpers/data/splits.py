@@ -1,4 +1,4 @@
-"""Train / validation / test: the course's training pairs split once, the test pairs as given."""
+"""Train / validation / test: the training pairs split once (:mod:`.grouping`), the test pairs as given."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import torch
 
 from .. import config
 from ..cache.arrays import read_or_build
+from .grouping import is_grouped, validation_indices
 from .loading import load_pairs
 from .paired import PairedData
 
@@ -17,29 +18,38 @@ VAL_FRACTION = 0.2
 
 @dataclass
 class Splits:
-    """Train / validation (from the training data, fixed seed) / test pairs."""
+    """Train / validation (from the training data, fixed seed) / test pairs; ``grouped``: whether
+    the validation part shares no source digit and no voice with the train part."""
 
     train: PairedData
     val: PairedData
     test: PairedData
+    grouped: bool = False
 
     def __iter__(self):
         return iter((self.train, self.val, self.test))
 
     def summary(self) -> str:
-        return "\n".join(d.summary() for d in self)
+        how = ("grouped: no source digit and no voice shared with the train part" if self.grouped
+               else "stratified at random")
+        return "\n".join([*(d.summary() for d in self), f"validation part: {how}"])
 
 
 def load_splits(quick: bool | None = None, source=None) -> Splits:
-    """The course's train data split 80/20 (stratified, seed fixed) into train/validation, plus test.
+    """The training pairs split about 80/20 (seed fixed) into train and validation parts, plus test.
+
+    On the embedded data the validation part is grouped like the test split: it shares no source
+    digit and no voice variant with the train part, and holds the classes in the same shares
+    (:func:`~mmhelpers.data.grouping.validation_indices`). The course's files record neither, so
+    there it is a stratified random part.
 
     The two parts are written once to the cache and memory-mapped from there (:func:`_selection`):
     notebooks running at the same time share one copy of them instead of holding one each.
     """
     full = load_pairs("train", source=source, quick=quick)
-    tr, va = (_selection(full, idx) for idx in full.split_indices(VAL_FRACTION, seed=config.SEED))
+    tr, va = (_selection(full, idx) for idx in validation_indices(full, VAL_FRACTION, seed=config.SEED))
     tr.name, va.name = f"{full.name} (train part)", f"{full.name} (validation part)"
-    return Splits(tr, va, load_pairs("test", source=source, quick=quick))
+    return Splits(tr, va, load_pairs("test", source=source, quick=quick), grouped=is_grouped(full))
 
 
 def _selection(data: PairedData, idx) -> PairedData:
