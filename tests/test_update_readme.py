@@ -19,6 +19,9 @@ def _figures(tmp_path, monkeypatch):
     table = pd.DataFrame({"overall": ["98.10 ± 0.20", "75.00 ± 1.00"]},
                          index=pd.Index(["late fusion", "image"], name="model"))
     plots.save_table(table, "1f_results")
+    tests = pd.DataFrame({"difference (points)": [0.3], "p, seed 0": ["0.012"]},
+                         index=pd.Index(["intermediate fusion vs late fusion"]))
+    plots.save_table(tests, "1f_paired_tests")
     (figs / "00_pairs.png").write_bytes(b"png")
     return figs
 
@@ -40,6 +43,7 @@ def test_update_replaces_only_the_marked_section(tmp_path, monkeypatch):
     new = path.read_text()
     assert new.startswith("# Title\n\nbefore\n" + readme.START) and new.endswith(readme.END + "\nafter\n")
     assert "| late fusion | 98.10 ± 0.20 |" in new and "figures/00_pairs.png" in new and "old" not in new
+    assert "| intermediate fusion vs late fusion | 0.30 | 0.012 |" in new
     assert readme.update(path, figs) is False                       # idempotent
 
 
@@ -50,10 +54,11 @@ def test_update_refuses_without_markers_or_results(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="expected one"):
         readme.update(path, figs)
     assert path.read_text() == "no markers here\n"
-    (figs / "1f_results.md").unlink()
     path.write_text(f"{readme.START}\n{readme.END}\n")
-    with pytest.raises(FileNotFoundError, match="1f_results.md"):
-        readme.update(path, figs)
+    for name in ("1f_paired_tests.md", "1f_results.md"):
+        (figs / name).unlink()
+        with pytest.raises(FileNotFoundError, match=name):
+            readme.update(path, figs)
 
 
 def test_pair_panels_draws_image_waveform_and_spectrogram():
