@@ -13,6 +13,8 @@ from mmhelpers.models.classifier import UnimodalClassifier, describe, fit_normal
 from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder, RawAudioEncoder, image_cnn
 from mmhelpers.models.frozen import FrozenEncoder
 from mmhelpers.models.late_fusion import LateFusion
+from mmhelpers.models.relevance import RelevanceFusion
+from mmhelpers.models.tensor_fusion import LowRankFusion, TensorFusion
 
 B = 4
 
@@ -26,6 +28,10 @@ MODELS = {
     "intermediate_raw": lambda **kw: fusion.IntermediateFusion(ImageEncoder(), RawAudioEncoder(), **kw),
     "gated": lambda **kw: fusion.GatedFusion(ImageEncoder(), LogMelEncoder(), **kw),
     "late": lambda **kw: LateFusion(MODELS["image"](), MODELS["audio_mel"](), **kw),
+    "tensor": lambda **kw: TensorFusion(ImageEncoder(), LogMelEncoder(), **kw),
+    "low_rank": lambda **kw: LowRankFusion(ImageEncoder(), LogMelEncoder(), **kw),
+    "relevance": lambda **kw: RelevanceFusion(ImageEncoder(), LogMelEncoder(), **kw),
+    "relevance_raw_terms": lambda **kw: RelevanceFusion(ImageEncoder(), LogMelEncoder(), centred=False, **kw),
 }
 
 
@@ -192,7 +198,8 @@ def test_image_encoder_uses_its_batch_norms():
 @pytest.mark.parametrize("name,kwargs", [
     ("intermediate", {"modality_dropout": 0.3}), ("gated", {}), ("early", {}),
     ("late", {"combine": "probs", "per_class": True}), ("audio_raw", {}),
-    ("intermediate_raw", {}),
+    ("intermediate_raw", {}), ("tensor", {}), ("low_rank", {"rank": 2}), ("relevance", {}),
+    ("relevance_raw_terms", {}),
 ])
 def test_every_trainable_parameter_gets_a_gradient_and_moves(name, kwargs, batch):
     images, audio, labels = batch
@@ -208,16 +215,33 @@ def test_every_trainable_parameter_gets_a_gradient_and_moves(name, kwargs, batch
 
 
 def _unregistered(model):
-    """Modules or parameters hidden in plain lists/tuples/dicts: the optimiser would never see them."""
+    """Tensors outside the registered parameters and buffers (a plain attribute), and modules or
+    tensors hidden in plain lists/tuples/dicts: the optimiser (or ``.to()``) would never see them."""
     found = []
     for name, module in model.named_modules():
         for attr, value in vars(module).items():
             if attr.startswith("_"):
                 continue  # _parameters, _modules, _buffers: the registered ones
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else []
-            if any(isinstance(v, (torch.nn.Module, torch.nn.Parameter)) for v in items):
+            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            if any(isinstance(v, (torch.nn.Module, torch.Tensor)) for v in items):
                 found.append(f"{name}.{attr}")
     return found
+
+
+def test_every_fusion_class_of_the_package_is_checked():
+    import inspect
+    import pkgutil
+
+    import mmhelpers.models as models
+
+    classes = set()
+    for info in pkgutil.iter_modules(models.__path__):
+        module = __import__(f"mmhelpers.models.{info.name}", fromlist=["_"])
+        classes |= {c for _, c in inspect.getmembers(module, inspect.isclass)
+                    if issubclass(c, torch.nn.Module) and c.__module__ == module.__name__
+                    and (hasattr(c, "fuse") or "Fusion" in c.__name__) and not c.__name__.startswith("_")}
+    checked = {type(make()) for make in MODELS.values()}
+    assert classes and classes <= checked, classes - checked
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS if n != "intermediate_raw"])
@@ -226,6 +250,10 @@ def test_no_parameters_hide_in_plain_containers(name):
     broken = MODELS["gated"]()
     broken.heads = [torch.nn.Linear(2, 2)]  # what the known defect looks like
     assert _unregistered(broken) == [".heads"]
+    lmf = MODELS["low_rank"]()
+    lmf.factors = [torch.nn.Parameter(torch.randn(2, 3))]  # MultiBench's LowRankTensorFusion
+    lmf.scale = torch.ones(3, requires_grad=True)  # a bare tensor attribute
+    assert _unregistered(lmf) == [".factors", ".scale"]
 
 
 def test_late_fusion_frozen_members_train_only_the_weights(batch):

@@ -24,14 +24,14 @@ from ..features.precompute import for_model
 from ..models.frozen import FuseOutputs
 from .checkpoints import train_or_load
 from .recipes import Recipe
-from .trainer import History
+from .trainer import History, classification_loss
 
 
 def train_on_frozen_members(name: str, make_fusion: Callable[[], torch.nn.Module],
                             splits: Splits, *, recipe: Recipe | None = None,
-                            seed: int = config.SEED, test_curve: bool | None = None,
-                            retrain: bool | None = None, progress: bool = True,
-                            ) -> tuple[torch.nn.Module, History]:
+                            seed: int = config.SEED, loss: Callable = classification_loss,
+                            test_curve: bool | None = None, retrain: bool | None = None,
+                            progress: bool = True) -> tuple[torch.nn.Module, History]:
     """``(fusion model, history)``: ``make_fusion()`` (a fusion of frozen trained
     members) with only its own weights trained, on the members' outputs computed once
     per split. The arguments are those of
@@ -40,7 +40,7 @@ def train_on_frozen_members(name: str, make_fusion: Callable[[], torch.nn.Module
     outputs = Splits(*(member_outputs(fusion, d) for d in splits))
     # the fusion's own weights are initialised inside train_or_load, after it seeds
     wrapper, history = train_or_load(
-        name, lambda: FuseOutputs(make_fusion()), outputs, recipe=recipe, seed=seed,
+        name, lambda: FuseOutputs(make_fusion()), outputs, recipe=recipe, seed=seed, loss=loss,
         test_curve=test_curve, retrain=retrain, progress=progress)
     return wrapper.model.eval(), history
 

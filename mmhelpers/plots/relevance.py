@@ -1,0 +1,51 @@
+"""The figures of notebook 4a: accuracy against the number of trained parameters, and the
+relevance scores of the three terms as one modality is destroyed."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import seaborn as sns
+
+from . import style
+
+TERM_COLORS = {"image": style.MODALITY_COLORS["image"], "audio": style.MODALITY_COLORS["audio"],
+               "image ⊗ audio": style.FAMILY_COLORS["tensor"]}
+
+
+def accuracy_vs_parameters(table, title: str = "accuracy against size"):
+    """One point per model (``table``: index model name, columns ``parameters`` and
+    ``accuracy (%)``; models whose name starts with "LMF" are joined by a line, in rank order),
+    on a logarithmic parameter axis."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.6))
+    lmf = table[table.index.str.startswith("LMF")].sort_values("parameters")
+    ax.plot(lmf["parameters"], lmf["accuracy (%)"], color=style.FAMILY_COLORS["tensor"], lw=1, alpha=0.6)
+    for name, row in table.iterrows():
+        ax.scatter(row["parameters"], row["accuracy (%)"], color=style.colors([name])[0], zorder=3,
+                   marker="s" if name.startswith("LMF") else "o", s=28)
+        ax.annotate(name, (row["parameters"], row["accuracy (%)"]), xytext=(4, 3), textcoords="offset points",
+                    fontsize=8)
+    ax.set(xscale="log", xlabel="trained parameters (log scale)", ylabel="test accuracy (%)", title=title)
+    low, high = table["accuracy (%)"].min(), table["accuracy (%)"].max()
+    pad = max(0.2, 0.15 * (high - low))
+    ax.set_ylim(low - pad, high + 2 * pad)
+    left, right = table["parameters"].min(), table["parameters"].max()
+    ax.set_xlim(left / 2, right * 6)
+    fig.tight_layout()
+    return fig
+
+
+def relevance_sweep(frame, modality: str):
+    """``frame``: rows ``severity``, ``term``, ``beta`` and ``terms`` (raw or centred); one panel
+    per kind of terms, one line per term, as ``modality`` is destroyed."""
+    kinds = list(dict.fromkeys(frame["terms"]))
+    fig, axes = plt.subplots(1, len(kinds), figsize=(6.4, 3.3), sharey=True, squeeze=False)
+    for ax, kind in zip(axes[0], kinds):
+        part = frame[frame["terms"] == kind]
+        sns.lineplot(data=part, x="severity", y="beta", hue="term", marker="o", ax=ax, palette=TERM_COLORS,
+                     legend=kind == kinds[-1])
+        ax.set(title=f"{kind} terms", xlabel=f"{modality} noise severity (training pairs)",
+               ylabel="relevance β (‖β‖₂ = 1)", ylim=(0, 1.05))
+    if len(kinds) > 1:
+        axes[0][-1].legend(title="", loc="upper center", bbox_to_anchor=(-0.1, -0.2), ncol=3, frameon=False)
+    fig.tight_layout()
+    return fig
