@@ -43,7 +43,8 @@ Tried while building the series, measured with this benchmark's parts, and left 
   learners a rewrite instead of the network a course writes; the 1-D network runs."""
 
 
-def _table(headers, rows) -> str:
+def markdown_table(headers, rows) -> str:
+    """A GitHub Markdown table of ``rows`` (lists of cells) under ``headers``."""
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
 
@@ -60,16 +61,16 @@ def _notebooks(r: dict, labels) -> str:
         row += [r[f"baseline_series_{label}_notebooks_s"].get(name, "") for label in base]
         row += [r.get(f"slowdown_vs_baseline_{label}", {}).get(name, "") for label in base]
         rows.append(row)
-    return _table(headers, rows)
+    return markdown_table(headers, rows)
 
 
 def render(r: dict) -> str:
     labels = [label for label in ("quick", "full_cold", "full_warm") if f"series_{label}_s" in r]
     out = ["# Performance", "", METHOD, "", "## Headline numbers", ""]
     rows = [(k.replace("_", " "), r[k], TARGETS[k]) for k in TARGETS if k in r]
-    out += [_table(["measure", "measured", "target"], rows), ""]
+    out += [markdown_table(["measure", "measured", "target"], rows), ""]
     if "dataset_cold_build_s" in r:
-        out += ["## The embedded dataset", "", _table(["cold build (s)", "cached load (s)", "build peak (GiB)"], [
+        out += ["## The embedded dataset", "", markdown_table(["cold build (s)", "cached load (s)", "build peak (GiB)"], [
             (r["dataset_cold_build_s"], r["dataset_cached_load_s"], r["dataset_build_peak_gb"])]), ""]
     if "epoch_s_reference" in r:
         rows = [(label, r[f"{p}epoch_s_reference"], r[f"{p}epoch_s_ours"], r[f"{p}train_epoch_speedup"],
@@ -79,9 +80,9 @@ def render(r: dict) -> str:
         out += ["## One training epoch, ours against the tutorial loop", "",
                 "An epoch is a training pass plus validation and test loss and accuracy, as the exam records them. "
                 "Frozen members' outputs and log-mel features are computed once per split (last column, once).", "",
-                _table(["model", "reference (s)", "ours (s)", "speed-up", "computed once (s)"], rows), ""]
+                markdown_table(["model", "reference (s)", "ours (s)", "speed-up", "computed once (s)"], rows), ""]
     if labels:
-        out += ["## The notebook series", "", _table(["mode", "wall time (s)"] + (
+        out += ["## The notebook series", "", markdown_table(["mode", "wall time (s)"] + (
             ["baseline (s)"] if "baseline_series_quick_s" in r else []),
             [(label.replace("_", " "), r[f"series_{label}_s"], *([r[f"baseline_series_{label}_s"]]
               if f"baseline_series_{label}_s" in r else [])) for label in labels]), "",
@@ -89,7 +90,7 @@ def render(r: dict) -> str:
             _notebooks(r, labels), ""]
     if r.get("peak_memory_gib_by_run"):
         out += ["## Memory", "", "Peak proportional set size of all processes of a run together (GiB):", "",
-                _table(["run", "peak (GiB)"], sorted(r["peak_memory_gib_by_run"].items())), ""]
+                markdown_table(["run", "peak (GiB)"], sorted(r["peak_memory_gib_by_run"].items())), ""]
     out += [NOT_HELPED, ""]
     return "\n".join(out)
 

@@ -1,20 +1,21 @@
 """The recipes: the training settings of every model in the series, one row each.
 
-Notebooks 1a-1f, 3a and 3b train (or load, :func:`~mmhelpers.training.checkpoints.train_or_load`)
+Notebooks 1a-1f, 3a-3d, 4a and 4b train (or load, :func:`~mmhelpers.training.checkpoints.train_or_load`)
 their models with these rows, so the same model is the same cached run wherever it appears. The
 settings were chosen on the *validation* split; quick mode only cuts epochs. Adding a model means
 one class (:mod:`mmhelpers.models`) and one row here.
 
-Evidence (validation accuracy, mean of 3 seeds). Fusion heads on frozen encoders (batch 256):
-intermediate 10 / 20 / 30 epochs at lr 3e-3 99.16 / 99.31 / 99.33% (at 1e-3: 99.02 / 99.21 /
-99.27%), gated 98.86 / 99.09 / 99.16%. Fine-tuning everything instead (warm start, 2 epochs, lr
-1e-3) reached 98.94% at ~20 s a seed, against ~2 s for the head. Unimodal epochs, by the late
-fusion's validation accuracy: image 5 / audio 5 epochs 99.41%, 8 / 5 99.51%, 8 / 8 99.52%, 8 / 10
-99.54% (two more audio epochs for +0.02: no). The raw-waveform audio model gets the log-mel
-model's budget, 8 epochs, so that 1b compares the two at equal cost in epochs (72.7% against 83.2%
-on validation; at its earlier 4 epochs the raw model had 69.2%). Early fusion trains a whole CNN
-and gets the unimodal budget, 8 epochs (seed 0, validation): 2 epochs 87.3%, 4 92.9%, 8 96.7%,
-12 97.7%, 16 98.1% (382 s); 1f shows the sweep up to 12 and keeps 8 for its three seeds.
+Evidence: ``docs/recipes.md``, written by ``python -m tools.select_recipes``, which trains every
+candidate budget and scores it on the validation part only. That part is grouped like the test
+split (no source digit and no speaker shared with the train part, :mod:`mmhelpers.data.grouping`);
+the rule is the smallest budget within 0.1 points of the best. Unimodal models: 8 epochs each, by
+their late fusion's validation accuracy (4 / 8 / 12 epochs: 97.71 / 98.46 / 98.06%), although
+each alone still gains a little at 12. Fusion heads (mean of 3 seeds): late 5 epochs (98.48%; 10
+and 20 within 0.07), intermediate 10 (97.99%; 20 and 30 within 0.06), gated 20 (97.75%; 30
+within 0.04). Contrastive runs: 30 epochs, the longest tried; image-to-audio recall@1 on
+validation still rises (6 / 10 / 20 / 30 epochs: 53.8 / 69.3 / 91.4 / 93.5%). The raw-waveform
+audio model gets the log-mel model's budget, so that 1b compares the two at equal cost. Early
+fusion trains a whole CNN and gets the unimodal budget; 1f shows what longer budgets would buy.
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ RECIPES = {
     "audio_mel":    Recipe(epochs=(8, 2), batch_size=128, lr=3e-3),
     "audio_raw":    Recipe(epochs=(8, 2), batch_size=128, lr=3e-3),  # 1b: the log-mel model's budget
     "early":        Recipe(epochs=(8, 1), batch_size=128, lr=3e-3),  # a whole CNN: the unimodal budget
-    "intermediate": Recipe(epochs=(20, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
-    "gated":        Recipe(epochs=(30, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
-    "late":         Recipe(epochs=(10, 2), batch_size=256, lr=5e-2),  # two weights on frozen logits: seconds
-    "contrastive":  Recipe(epochs=(6, 1), batch_size=256, lr=3e-3, drop_last=True),  # 3b, no labels
+    "intermediate": Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
+    "gated":        Recipe(epochs=(20, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
+    "late":         Recipe(epochs=(5, 2), batch_size=256, lr=5e-2),  # two weights on frozen logits: seconds
+    "tensor":       Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: TFN head on frozen encoders
+    "low_rank":     Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: LMF heads, every rank
+    "relevance":    Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: block-linear head, its own loss
+    "contrastive":  Recipe(epochs=(30, 1), batch_size=256, lr=3e-3, drop_last=True),  # 3d, no labels
 }
 #: the seeds averaged over in comparisons
 SEEDS = (0, 1, 2)
