@@ -86,3 +86,34 @@ def fusion_diagram():
            into=7.2)
     fig.tight_layout()
     return fig
+
+
+def searched_diagram(candidate, n_image: int, n_audio: int, title: str = ""):
+    """A searched fusion architecture in the same style: the image encoder's layers x1..x_n on
+    top, the audio encoder's y1..y_n below, the fusion layers in the middle, each fed by the two
+    layers it picked (and the fusion layer before it), then the ten logits."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    ax.set_xlim(0, 10), ax.set_ylim(0.1, 3.6), ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    top, middle, bottom, h, w = 2.7, 1.45, 0.2, 0.8, 0.7
+
+    def left(k):  # left edge of a branch's layer k (1-based)
+        return 0.2 + (k - 1) * 0.85
+
+    for k in range(1, n_image + 1):
+        _box(ax, left(k), top, w, h, f"x{k}", COLORS["image"])
+    for k in range(1, n_audio + 1):
+        _box(ax, left(k), bottom, w, h, f"y{k}", COLORS["audio"])
+    x, previous = left(max(n_image, n_audio)) + w + 0.6, None
+    for k, layer in enumerate(candidate):
+        _box(ax, x, middle, 1.0, h, f"f{k + 1}\n{layer.act}", COLORS["fused"])
+        _arrow(ax, left(layer.image) + w / 2, top, x + 0.5, middle + h)
+        _arrow(ax, left(layer.audio) + w / 2, bottom + h, x + 0.5, middle)
+        if previous is not None:
+            _arrow(ax, previous, middle + h / 2, x, middle + h / 2)
+        previous, x = x + 1.0, x + 1.35
+    _box(ax, x, middle, 0.9, h, "10\nlogits", COLORS["out"])
+    _arrow(ax, previous, middle + h / 2, x, middle + h / 2)
+    fig.tight_layout()
+    return fig
