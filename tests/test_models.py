@@ -14,6 +14,7 @@ from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder, RawAudioEncod
 from mmhelpers.models.frozen import FrozenEncoder
 from mmhelpers.models.late_fusion import LateFusion
 from mmhelpers.models.relevance import RelevanceFusion
+from mmhelpers.models.searchable import FusionLayer, SearchedFusion, SearchSpace
 from mmhelpers.models.tensor_fusion import LowRankFusion, TensorFusion
 
 B = 4
@@ -222,7 +223,8 @@ def _unregistered(model):
         for attr, value in vars(module).items():
             if attr.startswith("_"):
                 continue  # _parameters, _modules, _buffers: the registered ones
-            items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+            items = (value.values() if isinstance(value, dict)
+                     else value if isinstance(value, (list, tuple)) else [value])
             if any(isinstance(v, (torch.nn.Module, torch.Tensor)) for v in items):
                 found.append(f"{name}.{attr}")
     return found
@@ -240,8 +242,19 @@ def test_every_fusion_class_of_the_package_is_checked():
         classes |= {c for _, c in inspect.getmembers(module, inspect.isclass)
                     if issubclass(c, torch.nn.Module) and c.__module__ == module.__name__
                     and (hasattr(c, "fuse") or "Fusion" in c.__name__) and not c.__name__.startswith("_")}
-    checked = {type(make()) for make in MODELS.values()}
+    checked = {type(make()) for make in MODELS.values()} | {SearchedFusion}  # the latter: below
     assert classes and classes <= checked, classes - checked
+
+
+def test_a_searched_fusion_registers_and_trains_every_parameter():
+    space = SearchSpace(image_dims=(4, 6), audio_dims=(3,))
+    net = SearchedFusion((FusionLayer(2, 1, "relu"), FusionLayer(1, 1, "sigmoid")), space, hidden=5)
+    assert _unregistered(net) == []
+    before = {n: p.detach().clone() for n, p in net.named_parameters()}
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    torch.nn.functional.cross_entropy(net(torch.randn(8, 10), torch.randn(8, 3)), torch.arange(8)).backward()
+    opt.step()
+    assert all(not torch.equal(p, before[n]) for n, p in net.named_parameters())
 
 
 @pytest.mark.parametrize("name", [n for n in MODELS if n != "intermediate_raw"])

@@ -24,11 +24,17 @@ from ..training.frozen_members import member_outputs
 
 
 @torch.inference_mode()
-def fused_logits(model, a: torch.Tensor, b: torch.Tensor, batch_size: int = 4096) -> torch.Tensor:
+def fused_logits(
+    model, a: torch.Tensor, b: torch.Tensor, batch_size: int = 4096
+) -> torch.Tensor:
     """``model.fuse(a, b)`` in eval mode, in batches (a, b: the members' outputs, row-aligned)."""
     model.eval()
-    return torch.cat([model.fuse(a[i:i + batch_size], b[i:i + batch_size]).float()
-                      for i in range(0, len(a), batch_size)])
+    return torch.cat(
+        [
+            model.fuse(a[i : i + batch_size], b[i : i + batch_size]).float()
+            for i in range(0, len(a), batch_size)
+        ]
+    )
 
 
 def accuracy(logits: torch.Tensor, labels) -> float:
@@ -39,9 +45,12 @@ def accuracy(logits: torch.Tensor, labels) -> float:
 @torch.inference_mode()
 def emap_logits(model, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """EMAP's additive projection of ``model`` on the N pairs ``(a_i, b_i)``:
-    ``mean_j f(a_i, b_j) + mean_j f(a_j, b_i) - mean_jk f(a_j, b_k)``, from all N x N pairings."""
+    ``mean_j f(a_i, b_j) + mean_j f(a_j, b_i) - mean_jk f(a_j, b_k)``,
+    from all N x N pairings."""
     n = len(a)
-    grid = torch.stack([fused_logits(model, a[i].expand(n, *a.shape[1:]), b) for i in range(n)])  # (i: a, j: b)
+    grid = torch.stack(
+        [fused_logits(model, a[i].expand(n, *a.shape[1:]), b) for i in range(n)]
+    )  # (i: a, j: b)
     return grid.mean(1) + grid.mean(0) - grid.mean((0, 1))
 
 
@@ -50,10 +59,17 @@ def emap_accuracy(model, a: torch.Tensor, b: torch.Tensor, labels) -> float:
     return accuracy(emap_logits(model, a, b), labels)
 
 
-def perceptual_drop(model, a: torch.Tensor, b: torch.Tensor, labels, permutations: int = 5,
-                    seed: int = config.SEED) -> dict:
-    """Accuracy (%) minus the accuracy with the image (or the audio) of the pairs shuffled,
-    averaged over ``permutations`` shuffles: ``{"image": drop, "audio": drop}``."""
+def perceptual_drop(
+    model,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    labels,
+    permutations: int = 5,
+    seed: int = config.SEED,
+) -> dict:
+    """Accuracy (%) minus the accuracy with the image (or the audio) of the pairs
+    shuffled, averaged over ``permutations`` shuffles: ``{"image": drop,
+    "audio": drop}``."""
     full = accuracy(fused_logits(model, a, b), labels)
     rng = np.random.default_rng(seed)
     drops = {"image": [], "audio": []}
@@ -64,24 +80,37 @@ def perceptual_drop(model, a: torch.Tensor, b: torch.Tensor, labels, permutation
     return {k: float(np.mean(v)) for k, v in drops.items()}
 
 
-def coalition_values(model, a: torch.Tensor, b: torch.Tensor, labels, a_mean: torch.Tensor,
-                     b_mean: torch.Tensor) -> dict:
-    """The accuracy (%) of each set of modalities, the missing ones replaced by ``a_mean`` /
-    ``b_mean`` (the members' outputs for the training mean input): keys ``()``, ``("image",)``,
-    ``("audio",)``, ``("image", "audio")``."""
+def coalition_values(
+    model,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    labels,
+    a_mean: torch.Tensor,
+    b_mean: torch.Tensor,
+) -> dict:
+    """The accuracy (%) of each set of modalities, the missing ones replaced by
+    ``a_mean`` / ``b_mean`` (the members' outputs for the training mean input):
+    keys ``()``, ``("image",)``, ``("audio",)``, ``("image", "audio")``."""
     fill_a, fill_b = a_mean.expand_as(a), b_mean.expand_as(b)
-    return {(): accuracy(fused_logits(model, fill_a, fill_b), labels),
-            ("image",): accuracy(fused_logits(model, a, fill_b), labels),
-            ("audio",): accuracy(fused_logits(model, fill_a, b), labels),
-            ("image", "audio"): accuracy(fused_logits(model, a, b), labels)}
+    return {
+        (): accuracy(fused_logits(model, fill_a, fill_b), labels),
+        ("image",): accuracy(fused_logits(model, a, fill_b), labels),
+        ("audio",): accuracy(fused_logits(model, fill_a, b), labels),
+        ("image", "audio"): accuracy(fused_logits(model, a, b), labels),
+    }
 
 
 def shapley_values(values: dict) -> dict:
-    """Exact Shapley values of two players from :func:`coalition_values`: each modality's
-    marginal gain averaged over the two orders. They sum to ``v(both) - v(none)``."""
+    """Exact Shapley values of two players from :func:`coalition_values`:
+    each modality's marginal gain averaged over the two orders. They sum to
+    ``v(both) - v(none)``."""
     v = values
-    return {"image": 0.5 * ((v[("image",)] - v[()]) + (v[("image", "audio")] - v[("audio",)])),
-            "audio": 0.5 * ((v[("audio",)] - v[()]) + (v[("image", "audio")] - v[("image",)]))}
+    return {
+        "image": 0.5
+        * ((v[("image",)] - v[()]) + (v[("image", "audio")] - v[("audio",)])),
+        "audio": 0.5
+        * ((v[("audio",)] - v[()]) + (v[("image", "audio")] - v[("image",)])),
+    }
 
 
 def outputs(model, data: PairedData) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,8 +122,12 @@ def outputs(model, data: PairedData) -> tuple[torch.Tensor, torch.Tensor]:
 def mean_outputs(model, means: dict) -> tuple[torch.Tensor, torch.Tensor]:
     """The members' outputs (1, ...) for the training mean image and waveform (``means``:
     :func:`~mmhelpers.analysis.robustness.training_means`)."""
-    mean_pair = PairedData(means["image"][None], means["audio"][None], torch.zeros(1, dtype=torch.long),
-                           name="training means")
+    mean_pair = PairedData(
+        means["image"][None],
+        means["audio"][None],
+        torch.zeros(1, dtype=torch.long),
+        name="training means",
+    )
     return outputs(model, mean_pair)
 
 
@@ -104,7 +137,16 @@ def measures(model, data: PairedData, means: dict, permutations: int = 5) -> dic
     a, b = outputs(model, data)
     fill_a, fill_b = mean_outputs(model, means)
     values = coalition_values(model, a, b, data.labels, fill_a, fill_b)
-    drop, phi = perceptual_drop(model, a, b, data.labels, permutations), shapley_values(values)
-    return {"accuracy": values[("image", "audio")], "EMAP accuracy": emap_accuracy(model, a, b, data.labels),
-            "drop, image permuted": drop["image"], "drop, audio permuted": drop["audio"],
-            "Shapley, image": phi["image"], "Shapley, audio": phi["audio"], "neither (means)": values[()]}
+    drop, phi = (
+        perceptual_drop(model, a, b, data.labels, permutations),
+        shapley_values(values),
+    )
+    return {
+        "accuracy": values[("image", "audio")],
+        "EMAP accuracy": emap_accuracy(model, a, b, data.labels),
+        "drop, image permuted": drop["image"],
+        "drop, audio permuted": drop["audio"],
+        "Shapley, image": phi["image"],
+        "Shapley, audio": phi["audio"],
+        "neither (means)": values[()],
+    }

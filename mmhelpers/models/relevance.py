@@ -59,8 +59,13 @@ class RelevanceFusion(_TwoEncoders):
     :data:`BLOCKS`. ``centred``: :class:`BlockNorm` on each embedding before the product and on
     each block (the fix for degree inflation); else the raw terms."""
 
-    def __init__(self, image_encoder: nn.Module, audio_encoder: nn.Module, centred: bool = True,
-                 n_classes: int = 10):
+    def __init__(
+        self,
+        image_encoder: nn.Module,
+        audio_encoder: nn.Module,
+        centred: bool = True,
+        n_classes: int = 10,
+    ):
         super().__init__(image_encoder, audio_encoder, modality_dropout=0.0)
         d_img, d_aud = image_encoder.embed_dim, audio_encoder.embed_dim
         self.centred = centred
@@ -85,7 +90,9 @@ class RelevanceFusion(_TwoEncoders):
 
     def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
         """Logits from the two embeddings."""
-        return sum(w(z) for w, z in zip(self.blocks, self.terms(e_img, e_aud))) + self.bias
+        return (
+            sum(w(z) for w, z in zip(self.blocks, self.terms(e_img, e_aud))) + self.bias
+        )
 
     def block_norms(self) -> torch.Tensor:
         """``||W_m||`` (Frobenius) of each block, in :data:`BLOCKS` order."""
@@ -98,7 +105,7 @@ class RelevanceFusion(_TwoEncoders):
 
 
 def relevance_scores(norms: torch.Tensor, p: float) -> torch.Tensor:
-    """``beta_m = n_m^(2/(p+1)) / (sum_k n_k^(2p/(p+1)))^(1/p)`` for block norms ``n``."""
+    """``beta_m = n_m^(2/(p+1)) / (sum_k n_k^(2p/(p+1)))^(1/p)``, block norms ``n``."""
     if p < 1:
         raise ValueError(f"relevance_scores: p must be at least 1, got {p}")
     return norms ** (2 / (p + 1)) / (norms ** (2 * p / (p + 1))).sum() ** (1 / p)
@@ -107,13 +114,14 @@ def relevance_scores(norms: torch.Tensor, p: float) -> torch.Tensor:
 def block_norm_penalty(norms: torch.Tensor, p: float) -> torch.Tensor:
     """``(sum_m n_m^q)^(2/q)`` with ``q = 2p / (p + 1)``."""
     q = 2 * p / (p + 1)
-    return (norms ** q).sum() ** (2 / q)
+    return (norms**q).sum() ** (2 / q)
 
 
 @dataclass(frozen=True)
 class RelevanceLoss:
     """Cross-entropy plus ``strength`` times the block-norm penalty of the model's
-    :class:`RelevanceFusion` (found inside a :class:`~mmhelpers.models.frozen.FuseOutputs`)."""
+    :class:`RelevanceFusion` (found inside a
+    :class:`~mmhelpers.models.frozen.FuseOutputs`)."""
 
     p: float
     strength: float = 1e-3

@@ -49,19 +49,25 @@ class SearchSpace:
     def __post_init__(self):
         unknown = set(self.activations) - set(ACTIVATIONS)
         if unknown or not self.image_dims or not self.audio_dims or self.max_layers < 1:
-            raise ValueError(f"SearchSpace: need layers, max_layers >= 1 and activations from {sorted(ACTIVATIONS)}; "
-                             f"got {self}")
+            raise ValueError(
+                f"SearchSpace: need layers, max_layers >= 1 and activations from {sorted(ACTIVATIONS)}; "
+                f"got {self}"
+            )
 
     @property
     def choices(self) -> list[FusionLayer]:
         """Every possible fusion layer, in a fixed order."""
-        return [FusionLayer(i, a, act) for i in range(1, len(self.image_dims) + 1)
-                for a in range(1, len(self.audio_dims) + 1) for act in self.activations]
+        return [
+            FusionLayer(i, a, act)
+            for i in range(1, len(self.image_dims) + 1)
+            for a in range(1, len(self.audio_dims) + 1)
+            for act in self.activations
+        ]
 
     def size(self) -> int:
         """``sum_{l=1}^{L} (I * A * N)^l``: every sequence of 1 to L fusion layers."""
         c = len(self.image_dims) * len(self.audio_dims) * len(self.activations)
-        return sum(c ** n for n in range(1, self.max_layers + 1))
+        return sum(c**n for n in range(1, self.max_layers + 1))
 
     def enumerate(self):
         """Every candidate (a generator: the space can be large)."""
@@ -72,12 +78,16 @@ class SearchSpace:
         """One candidate drawn uniformly from the whole space (longer sequences are more numerous)."""
         c = len(self.choices)
         lengths = np.arange(1, self.max_layers + 1)
-        n = int(rng.choice(lengths, p=c ** lengths / (c ** lengths).sum()))
+        n = int(rng.choice(lengths, p=c**lengths / (c**lengths).sum()))
         return tuple(self.choices[int(k)] for k in rng.integers(c, size=n))
 
     def extensions(self, candidate) -> list[tuple[FusionLayer, ...]]:
         """``candidate`` with one more fusion layer on top, every way (none at ``max_layers``)."""
-        return [] if len(candidate) >= self.max_layers else [tuple(candidate) + (c,) for c in self.choices]
+        return (
+            []
+            if len(candidate) >= self.max_layers
+            else [tuple(candidate) + (c,) for c in self.choices]
+        )
 
     def encode(self, candidate) -> np.ndarray:
         """A fixed-length vector: per slot, one-hot image layer, audio layer and nonlinearity
@@ -87,7 +97,12 @@ class SearchSpace:
         for k, layer in enumerate(candidate):
             out[k, layer.image - 1] = 1
             out[k, len(self.image_dims) + layer.audio - 1] = 1
-            out[k, len(self.image_dims) + len(self.audio_dims) + self.activations.index(layer.act)] = 1
+            out[
+                k,
+                len(self.image_dims)
+                + len(self.audio_dims)
+                + self.activations.index(layer.act),
+            ] = 1
         return out.reshape(-1)
 
     def decode(self, vector) -> tuple[FusionLayer, ...]:
@@ -96,8 +111,13 @@ class SearchSpace:
         for slot in np.asarray(vector).reshape(self.max_layers, -1):
             if not slot.any():
                 break
-            layers.append(FusionLayer(int(slot[:n_i].argmax()) + 1, int(slot[n_i:n_i + n_a].argmax()) + 1,
-                                      self.activations[int(slot[n_i + n_a:].argmax())]))
+            layers.append(
+                FusionLayer(
+                    int(slot[:n_i].argmax()) + 1,
+                    int(slot[n_i : n_i + n_a].argmax()) + 1,
+                    self.activations[int(slot[n_i + n_a :].argmax())],
+                )
+            )
         return tuple(layers)
 
 
@@ -111,28 +131,42 @@ class SearchedFusion(nn.Module):
     (B, sum(image_dims)) and every audio layer's (B, sum(audio_dims)) and reads the ones its
     fusion layers picked."""
 
-    def __init__(self, candidate, space: SearchSpace, hidden: int = 32, n_classes: int = 10):
+    def __init__(
+        self, candidate, space: SearchSpace, hidden: int = 32, n_classes: int = 10
+    ):
         super().__init__()
         if not 1 <= len(candidate) <= space.max_layers:
-            raise ValueError(f"SearchedFusion: a candidate has 1 to {space.max_layers} layers, got {len(candidate)}")
+            raise ValueError(
+                f"SearchedFusion: a candidate has 1 to {space.max_layers} layers, got {len(candidate)}"
+            )
         self.candidate, self.space = tuple(candidate), space
         self.image_slices = _slices(space.image_dims)
         self.audio_slices = _slices(space.audio_dims)
         layers = []
         for k, layer in enumerate(self.candidate):
-            width = space.image_dims[layer.image - 1] + space.audio_dims[layer.audio - 1] + (hidden if k else 0)
-            layers.append(nn.Sequential(nn.Linear(width, hidden), ACTIVATIONS[layer.act]()))
+            width = (
+                space.image_dims[layer.image - 1]
+                + space.audio_dims[layer.audio - 1]
+                + (hidden if k else 0)
+            )
+            layers.append(
+                nn.Sequential(nn.Linear(width, hidden), ACTIVATIONS[layer.act]())
+            )
         self.fusion_layers = nn.ModuleList(layers)
         self.classifier = nn.Linear(hidden, n_classes)
 
     def extra_repr(self) -> str:
         return describe(self.candidate)
 
-    def forward(self, image_layers: torch.Tensor, audio_layers: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, image_layers: torch.Tensor, audio_layers: torch.Tensor
+    ) -> torch.Tensor:
         fused = None
         for layer, net in zip(self.candidate, self.fusion_layers):
-            parts = [image_layers[:, self.image_slices[layer.image - 1]],
-                     audio_layers[:, self.audio_slices[layer.audio - 1]]]
+            parts = [
+                image_layers[:, self.image_slices[layer.image - 1]],
+                audio_layers[:, self.audio_slices[layer.audio - 1]],
+            ]
             fused = net(torch.cat(parts if fused is None else parts + [fused], dim=1))
         return self.classifier(fused)
 

@@ -29,7 +29,8 @@ from .trainer import History, classification_loss
 
 def train_on_frozen_members(name: str, make_fusion: Callable[[], torch.nn.Module],
                             splits: Splits, *, recipe: Recipe | None = None,
-                            seed: int = config.SEED, loss: Callable = classification_loss,
+                            seed: int = config.SEED,
+                            loss: Callable = classification_loss,
                             test_curve: bool | None = None, retrain: bool | None = None,
                             progress: bool = True) -> tuple[torch.nn.Module, History]:
     """``(fusion model, history)``: ``make_fusion()`` (a fusion of frozen trained
@@ -40,8 +41,8 @@ def train_on_frozen_members(name: str, make_fusion: Callable[[], torch.nn.Module
     outputs = Splits(*(member_outputs(fusion, d) for d in splits))
     # the fusion's own weights are initialised inside train_or_load, after it seeds
     wrapper, history = train_or_load(
-        name, lambda: FuseOutputs(make_fusion()), outputs, recipe=recipe, seed=seed, loss=loss,
-        test_curve=test_curve, retrain=retrain, progress=progress)
+        name, lambda: FuseOutputs(make_fusion()), outputs, recipe=recipe, seed=seed,
+        loss=loss, test_curve=test_curve, retrain=retrain, progress=progress)
     return wrapper.model.eval(), history
 
 

@@ -52,9 +52,18 @@ class CandidateTraining:
 
     def score(self, candidate, space: SearchSpace, features: Splits) -> float:
         """Validation accuracy (%) of ``candidate`` (stored and reused)."""
-        spec = {"candidate": describe(candidate), "space": repr(space), "training": repr(self),
-                "train": features.train, "val": features.val}
-        return compute_or_load("fusion_search_scores", spec, lambda: self._train(candidate, space, features))
+        spec = {
+            "candidate": describe(candidate),
+            "space": repr(space),
+            "training": repr(self),
+            "train": features.train,
+            "val": features.val,
+        }
+        return compute_or_load(
+            "fusion_search_scores",
+            spec,
+            lambda: self._train(candidate, space, features),
+        )
 
     def build(self, candidate, space: SearchSpace) -> SearchedFusion:
         config.seed_everything(self.seed)
@@ -62,8 +71,16 @@ class CandidateTraining:
 
     def _train(self, candidate, space, features) -> float:
         model = self.build(candidate, space)
-        history = fit(model, features.train, features.val, epochs=self.epochs, batch_size=self.batch_size,
-                      lr=self.lr, seed=self.seed, progress=False)
+        history = fit(
+            model,
+            features.train,
+            features.val,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=self.seed,
+            progress=False,
+        )
         return 100 * float(history.best["val_acc"])
 
 
@@ -84,17 +101,25 @@ def temperature(step: int, high: float = 10.0, low: float = 0.2) -> float:
 
 
 def sampling_probabilities(predicted: np.ndarray, step: int) -> np.ndarray:
-    """``(p / sum p) ^ (1 / T)``, normalised: near uniform at high T, near greedy at low T."""
+    """``(p / sum p) ^ (1 / T)``, normalised: near uniform at high T, near
+    greedy at low T."""
     share = np.clip(np.asarray(predicted, float), 1e-6, None)
     weights = (share / share.sum()) ** (1.0 / temperature(step))
     return weights / weights.sum()
 
 
-def model_based_search(space: SearchSpace, budget: int, score, seed: int, first: int | None = None,
-                       surrogate_epochs: int = 300) -> list[Trial]:
-    """MFAS-style search of ``budget`` candidates. Step 0 trains ``first`` one-layer candidates
-    (all of them by default, at most half the budget); each of the ``space.max_layers - 1`` later
-    steps trains an equal share of the rest, sampled from the extensions of the best so far."""
+def model_based_search(
+    space: SearchSpace,
+    budget: int,
+    score,
+    seed: int,
+    first: int | None = None,
+    surrogate_epochs: int = 300,
+) -> list[Trial]:
+    """MFAS-style search of ``budget`` candidates. Step 0 trains ``first``
+    one-layer candidates (all of them by default, at most half the budget); each
+    of the ``space.max_layers - 1`` later steps trains an equal share of the
+    rest, sampled from the extensions of the best so far."""
     rng = np.random.default_rng(seed)
     one_layer = [(c,) for c in space.choices]
     first = min(first or len(one_layer), budget // 2, len(one_layer))
@@ -104,15 +129,29 @@ def model_based_search(space: SearchSpace, budget: int, score, seed: int, first:
     for step in range(1, steps + 1):
         k = (budget - len(trials)) // (steps - step + 1)
         tried = {t.candidate for t in trials}
-        growable = sorted((t for t in trials if len(t.candidate) < space.max_layers), key=lambda t: -t.accuracy)[:k]
-        pool = [c for t in growable for c in space.extensions(t.candidate) if c not in tried]
+        growable = sorted(
+            (t for t in trials if len(t.candidate) < space.max_layers),
+            key=lambda t: -t.accuracy,
+        )[:k]
+        pool = [
+            c for t in growable for c in space.extensions(t.candidate) if c not in tried
+        ]
         if not pool or k < 1:
             break
-        surrogate = Surrogate.fitted(space, trials, seed=seed + step, epochs=surrogate_epochs)
+        surrogate = Surrogate.fitted(
+            space, trials, seed=seed + step, epochs=surrogate_epochs
+        )
         predicted = surrogate.predict(space, pool)
-        picks = rng.choice(len(pool), size=min(k, len(pool)), replace=False,
-                           p=sampling_probabilities(predicted, step))
-        trials += [Trial(pool[i], score(pool[i]), step=step, predicted=float(predicted[i])) for i in picks]
+        picks = rng.choice(
+            len(pool),
+            size=min(k, len(pool)),
+            replace=False,
+            p=sampling_probabilities(predicted, step),
+        )
+        trials += [
+            Trial(pool[i], score(pool[i]), step=step, predicted=float(predicted[i]))
+            for i in picks
+        ]
     return trials
 
 
@@ -122,13 +161,17 @@ class Surrogate(nn.Module):
 
     def __init__(self, width: int, hidden: int = 64):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 1))
+        self.net = nn.Sequential(
+            nn.Linear(width, hidden), nn.ReLU(), nn.Linear(hidden, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return 100 * torch.sigmoid(self.net(x)).squeeze(1)
 
     @classmethod
-    def fitted(cls, space: SearchSpace, trials, seed: int, epochs: int = 300, lr: float = 1e-2) -> "Surrogate":
+    def fitted(
+        cls, space: SearchSpace, trials, seed: int, epochs: int = 300, lr: float = 1e-2
+    ) -> "Surrogate":
         """A surrogate fitted to ``trials`` (full batch: a few dozen points)."""
         x = torch.from_numpy(np.stack([space.encode(t.candidate) for t in trials]))
         y = torch.tensor([t.accuracy for t in trials], dtype=torch.float32)
@@ -144,7 +187,9 @@ class Surrogate(nn.Module):
 
     @torch.no_grad()
     def predict(self, space: SearchSpace, candidates) -> np.ndarray:
-        return self(torch.from_numpy(np.stack([space.encode(c) for c in candidates]))).numpy()
+        return self(
+            torch.from_numpy(np.stack([space.encode(c) for c in candidates]))
+        ).numpy()
 
 
 def best_so_far(trials) -> np.ndarray:
