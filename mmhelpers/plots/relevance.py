@@ -19,11 +19,19 @@ def accuracy_vs_parameters(table, title: str = "accuracy against size"):
     fig, ax = plt.subplots(figsize=(6.2, 3.6))
     lmf = table[table.index.str.startswith("LMF")].sort_values("parameters")
     ax.plot(lmf["parameters"], lmf["accuracy (%)"], color=style.FAMILY_COLORS["tensor"], lw=1, alpha=0.6)
-    for name, row in table.iterrows():
+    for k, (name, row) in enumerate(table.iterrows()):
+        low_rank = name.startswith("LMF")
         ax.scatter(row["parameters"], row["accuracy (%)"], color=style.colors([name])[0], zorder=3,
-                   marker="s" if name.startswith("LMF") else "o", s=28)
-        ax.annotate(name, (row["parameters"], row["accuracy (%)"]), xytext=(4, 3), textcoords="offset points",
-                    fontsize=8)
+                   marker="s" if low_rank else "o", s=28)
+        # LMF points sit close together: label them by their rank, alternately above and below
+        left = low_rank and k % 2 and name != lmf.index[-1]  # the last one has room on its right
+        text = name.replace("LMF ", "") if low_rank else name
+        offset = (-4, 4) if left else (3, -11) if low_rank and not k % 2 else (4, 3)
+        ax.annotate(text, (row["parameters"], row["accuracy (%)"]), xytext=offset, textcoords="offset points",
+                    fontsize=8, ha="right" if left else "left")
+    if len(lmf):
+        ax.plot([], [], "s", color=style.FAMILY_COLORS["tensor"], label="LMF, rank r")
+        ax.legend(loc="lower right", frameon=False)
     ax.set(xscale="log", xlabel="trained parameters (log scale)", ylabel="test accuracy (%)", title=title)
     low, high = table["accuracy (%)"].min(), table["accuracy (%)"].max()
     pad = max(0.2, 0.15 * (high - low))
