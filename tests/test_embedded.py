@@ -12,7 +12,7 @@ import torch
 from mmhelpers import config
 from mmhelpers.cache import arrays as cache
 from mmhelpers.data import PairedData, load_pairs
-from mmhelpers.data.grouping import pair_groups, validation_indices, voice_variant
+from mmhelpers.data.grouping import pair_groups, validation_indices
 from mmhelpers.data.splits import VAL_FRACTION, load_splits
 from mmhelpers.embedded import build, mnist, plan, store
 from mmhelpers.embedded import noise as corrupt
@@ -68,7 +68,7 @@ def test_train_and_test_are_disjoint_in_sources_and_voices(quick):
     tr, te = quick["train"].meta, quick["test"].meta
     assert not set(tr["image_source"]) & set(te["image_source"])
     assert not set(tr["voice"]) & set(te["voice"])
-    variants = lambda vs: {v.split("+", 1)[1] for v in vs}  # noqa: E731
+    variants = lambda vs: {plan.voice_variant(v) for v in vs}  # noqa: E731
     assert not variants(tr["voice"]) & variants(te["voice"])
     # the full pools are disjoint too, not only the quick subsets
     assert not set(mnist.mnist_sources("train")[2]) & set(mnist.mnist_sources("test")[2])
@@ -92,7 +92,7 @@ def assert_grouped_and_stratified(data: PairedData):
     assert 0.15 < len(val) / len(data) < 0.25
     m = data.meta
     assert not set(m["image_source"][train]) & set(m["image_source"][val])
-    variants = lambda idx: {voice_variant(v) for v in m["voice"][idx]}  # noqa: E731
+    variants = lambda idx: {plan.voice_variant(v) for v in m["voice"][idx]}  # noqa: E731
     assert not variants(train) & variants(val)
     share = lambda idx: np.bincount(data.labels.numpy()[idx], minlength=10) / len(idx)  # noqa: E731
     assert np.abs(share(train) - share(val)).max() < 0.01

@@ -17,6 +17,7 @@ Early fusion's budget is chosen in notebook 1f, on the same split, in a table of
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -38,7 +39,7 @@ from mmhelpers.models.tensor_fusion import LowRankFusion, TensorFusion
 from mmhelpers.training import contrastive
 from mmhelpers.training.checkpoints import train_or_load
 from mmhelpers.training.frozen_members import train_on_frozen_members
-from mmhelpers.training.recipes import RECIPES, SEEDS, Recipe
+from mmhelpers.training.recipes import RECIPES, SEEDS, Recipe, seeds
 from tools.perf_report import markdown_table
 
 ROOT = config.project_root()
@@ -73,8 +74,7 @@ UNIMODAL = {"image": lambda: UnimodalClassifier(ImageEncoder(), "image"),
 
 def budget(name: str, epochs: int) -> Recipe:
     """``RECIPES[name]`` with ``epochs`` in both modes."""
-    r = RECIPES[name]
-    return Recipe(epochs=(epochs, epochs), batch_size=r.batch_size, lr=r.lr, drop_last=r.drop_last)
+    return dataclasses.replace(RECIPES[name], epochs=(epochs, epochs))
 
 
 def choose(scores: pd.Series) -> int:
@@ -85,7 +85,7 @@ def choose(scores: pd.Series) -> int:
 def unimodal_rows(splits, epochs, seed: int):
     """Validation accuracy (%) and seconds of each unimodal model at each budget, and of late
     fusion on the two members of equal budget."""
-    rows, members = [], {}
+    rows = []
     for e in epochs:
         pair = {}
         for name, make in UNIMODAL.items():
@@ -94,13 +94,12 @@ def unimodal_rows(splits, epochs, seed: int):
             rows.append({"row": name, "epochs": e, "validation (%)": 100 * hist.best["val_acc"],
                          "seconds": hist.seconds})
         late = LateFusion(pair["image"], pair["audio_mel"], weighting="fixed", freeze_members=True)
-        rows.append({"row": "late fusion of both (fixed weights)", "epochs": e,
+        rows.append({"row": FUSED, "epochs": e,
                      "validation (%)": 100 * evaluate.accuracy(evaluate.predict(late, splits.val)), "seconds": 0.0})
-        members[e] = pair
-    return rows, members
+    return rows
 
 
-def head_rows(splits, img, aud, seeds):
+def head_rows(splits, img, aud, head_seeds):
     """Each fusion head on the chosen members at each budget: validation accuracy, mean over seeds."""
     frozen = lambda: (FrozenEncoder(img.encoder), FrozenEncoder(aud.encoder))  # noqa: E731
     heads = {"late": lambda: LateFusion(img, aud, freeze_members=True),
@@ -115,7 +114,7 @@ def head_rows(splits, img, aud, seeds):
         extra = {"loss": losses[name]} if name in losses else {}
         for e in candidates(name):
             runs = [train_on_frozen_members(name, make, splits, recipe=budget(name, e), seed=s, progress=False,
-                                            **extra)[1] for s in seeds]
+                                            **extra)[1] for s in head_seeds]
             rows.append({"row": name, "epochs": e, "validation (%)": np.mean([100 * h.best["val_acc"] for h in runs]),
                          "seconds": np.mean([h.seconds for h in runs])})
     return rows
@@ -190,14 +189,10 @@ def main(argv=None) -> int:
     if args.quick:
         os.environ["MM_QUICK"] = "1"
     splits = load_splits()
-    seeds = SEEDS[:1] if args.quick else SEEDS
-    rows, members = unimodal_rows(splits, candidates("image"), SEEDS[0])
-    kept = RECIPES["image"].current_epochs(), RECIPES["audio_mel"].current_epochs()
-    img = members[kept[0]]["image"] if kept[0] in members else train_or_load(
-        "image", UNIMODAL["image"], splits, seed=SEEDS[0], progress=False)[0]
-    aud = members[kept[1]]["audio_mel"] if kept[1] in members else train_or_load(
-        "audio_mel", UNIMODAL["audio_mel"], splits, seed=SEEDS[0], progress=False)[0]
-    rows += head_rows(splits, img, aud, seeds) + contrastive_rows(splits, SEEDS[0])
+    rows = unimodal_rows(splits, candidates("image"), SEEDS[0])
+    # the recipes' members (the same cached runs the series uses, and one of the budgets above)
+    img, aud = (train_or_load(name, make, splits, seed=SEEDS[0], progress=False)[0] for name, make in UNIMODAL.items())
+    rows += head_rows(splits, img, aud, seeds()) + contrastive_rows(splits, SEEDS[0])
     table = evidence(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(markdown(table, splits))

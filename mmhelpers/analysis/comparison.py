@@ -97,13 +97,14 @@ def interval_table(preds_by_seed: dict, data: PairedData, confidence: float = 0.
 
 def overall_intervals(preds_by_seed: dict, confidence: float = 0.95):
     """Per model: the overall accuracy's two 95% intervals, over the test pairs (of the accuracy
-    averaged over the seeds) and over the seeds (:func:`seed_interval`)."""
+    averaged over the seeds) and over the seeds (:func:`seed_interval`). One seed: ``preds[model]``."""
+    preds_by_seed = by_seed(preds_by_seed)
     rows = {}
     for model in next(iter(preds_by_seed.values())):
-        by_seed = [100 * p[model].correct.mean() for p in preds_by_seed.values()]
+        accuracies = [100 * p[model].correct.mean() for p in preds_by_seed.values()]
         rows[model] = {f"{confidence:.0%} interval, test pairs": interval(*accuracy_interval(
                            correct_over_seeds(preds_by_seed, model), confidence)),
-                       f"{confidence:.0%} interval, seeds": interval(*seed_interval(by_seed, confidence))}
+                       f"{confidence:.0%} interval, seeds": interval(*seed_interval(accuracies, confidence))}
     return pd.DataFrame(rows).T
 
 

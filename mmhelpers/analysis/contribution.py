@@ -104,13 +104,9 @@ def shapley_values(values: dict) -> dict:
     """Exact Shapley values of two players from :func:`coalition_values`:
     each modality's marginal gain averaged over the two orders. They sum to
     ``v(both) - v(none)``."""
-    v = values
-    return {
-        "image": 0.5
-        * ((v[("image",)] - v[()]) + (v[("image", "audio")] - v[("audio",)])),
-        "audio": 0.5
-        * ((v[("audio",)] - v[()]) + (v[("image", "audio")] - v[("image",)])),
-    }
+    v, both = values, values[("image", "audio")]
+    return {"image": 0.5 * ((v[("image",)] - v[()]) + (both - v[("audio",)])),
+            "audio": 0.5 * ((v[("audio",)] - v[()]) + (both - v[("image",)]))}
 
 
 def outputs(model, data: PairedData) -> tuple[torch.Tensor, torch.Tensor]:

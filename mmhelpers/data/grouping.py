@@ -20,15 +20,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from sklearn.model_selection import StratifiedGroupKFold
 
+from ..embedded.plan import voice_variant
 from .paired import PairedData
 
 #: the ``meta`` columns that link pairs: the source digit and the voice
 LINKS = ("image_source", "voice")
-
-
-def voice_variant(voice: str) -> str:
-    """``"en-us+f3"`` -> ``"f3"``: the speaker, whatever the accent."""
-    return voice.split("+", 1)[1] if "+" in voice else voice
 
 
 def pair_groups(meta: dict) -> np.ndarray | None:

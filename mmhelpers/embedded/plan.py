@@ -54,10 +54,15 @@ def settings(split: str, n: int, seed: int = config.SEED) -> dict:
             "groups": "train: one per speaker; test: one"}
 
 
+def voice_variant(voice: str) -> str:
+    """``"en-us+f3"`` -> ``"f3"``: the voice variant, that is the speaker, whatever the accent."""
+    return voice.split("+", 1)[1] if "+" in voice else voice
+
+
 def n_groups(split: str, voices: list[str]) -> int:
     """How many disjoint groups of sources and speakers the split's pairs are drawn from: in the
     training split one per speaker (voice variant), in the test split one."""
-    return len({v.split("+", 1)[1] for v in voices}) if split == "train" else 1
+    return len({voice_variant(v) for v in voices}) if split == "train" else 1
 
 
 def voice_pool(split: str, seed: int = config.SEED) -> list[str]:
@@ -65,7 +70,7 @@ def voice_pool(split: str, seed: int = config.SEED) -> list[str]:
     variants = speech.voice_variants()
     order = np.random.default_rng(seed).permutation(len(variants))
     test = {variants[i] for i in order[::TEST_VARIANT_EVERY]}
-    return [v for v in speech.voices() if (v.split("+", 1)[1] in test) == (split == "test")]
+    return [v for v in speech.voices() if (voice_variant(v) in test) == (split == "test")]
 
 
 def _pair_rng(seed: int, split: str, i: int) -> np.random.Generator:
@@ -93,10 +98,10 @@ def voice_groups(split: str, seed: int, voices: list[str]) -> list[list[list[str
     near-equal runs (one variant each in the training split), so all accents of a variant stay
     in one group.
     """
-    variants = sorted({v.split("+", 1)[1] for v in voices})
+    variants = sorted({voice_variant(v) for v in voices})
     groups = n_groups(split, voices)
     order = np.random.default_rng([seed, SPLIT_ID[split], 10**9 + 11]).permutation(len(variants))
-    return [[[v for v in voices if v.split("+", 1)[1] == variant] for variant in part]
+    return [[[v for v in voices if voice_variant(v) == variant] for variant in part]
             for part in np.array_split(np.asarray(variants)[order], groups)]
 
 

@@ -92,17 +92,10 @@ class SearchSpace:
     def encode(self, candidate) -> np.ndarray:
         """A fixed-length vector: per slot, one-hot image layer, audio layer and nonlinearity
         (all zero for an empty slot). :meth:`decode` inverts it."""
-        width = len(self.image_dims) + len(self.audio_dims) + len(self.activations)
-        out = np.zeros((self.max_layers, width), np.float32)
+        n_i, n_a = len(self.image_dims), len(self.audio_dims)
+        out = np.zeros((self.max_layers, n_i + n_a + len(self.activations)), np.float32)
         for k, layer in enumerate(candidate):
-            out[k, layer.image - 1] = 1
-            out[k, len(self.image_dims) + layer.audio - 1] = 1
-            out[
-                k,
-                len(self.image_dims)
-                + len(self.audio_dims)
-                + self.activations.index(layer.act),
-            ] = 1
+            out[k, [layer.image - 1, n_i + layer.audio - 1, n_i + n_a + self.activations.index(layer.act)]] = 1
         return out.reshape(-1)
 
     def decode(self, vector) -> tuple[FusionLayer, ...]:

@@ -70,7 +70,7 @@ def layer_dims(encoder: nn.Module) -> tuple[int, ...]:
     tapped = taps(encoder)
     dims, last = [], None
     for m in encoder.net:
-        if isinstance(m, (nn.Conv2d,)):
+        if isinstance(m, nn.Conv2d):
             last = m.out_channels
         if any(m is t for t in tapped):
             dims.append(m.out_features if isinstance(m, nn.Linear) else last)
