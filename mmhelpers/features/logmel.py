@@ -150,3 +150,30 @@ class LogMel(nn.Module):
 def pool_to(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Average-pool a (B, C, H, W) map to ``size`` (used to squeeze a spectrogram into 28x28)."""
     return F.adaptive_avg_pool2d(x, size)
+
+
+def griffin_lim(log_mel: torch.Tensor, front: LogMel, n_samples: int, n_iter: int = 60,
+                seed: int = 0) -> torch.Tensor:
+    """A waveform (B, n_samples) whose log-mel spectrogram approximates ``log_mel``
+    ((B, bands, frames), or (B, 1, bands, frames) as :class:`LogMel` returns it).
+
+    The mel power is spread back over the linear frequencies by the filterbank's
+    pseudo-inverse; then Griffin-Lim (Griffin & Lim 1984) alternates ``n_iter`` times
+    between a phase consistent with some waveform (inverse STFT, STFT) and the wanted
+    magnitudes. Only as good as a log-mel spectrogram allows: 32 mel bands keep the
+    envelope of the voice, not its harmonics, and the phase is invented.
+    """
+    if log_mel.dim() == 4:  # (B, 1, bands, frames), as LogMel returns it
+        log_mel = log_mel[:, 0]
+    power = torch.clamp(torch.exp(log_mel) - front.eps, min=0.0)
+    unmel = torch.linalg.pinv(front.filterbank)
+    magnitude = torch.clamp(unmel @ power, min=0.0).sqrt()        # (B, freqs, frames)
+    gen = torch.Generator().manual_seed(seed)
+    phase = torch.exp(2j * torch.pi * torch.rand(magnitude.shape, generator=gen))
+    stft = dict(n_fft=front.n_fft, hop_length=front.hop, window=front.window,
+                center=True)
+    for _ in range(n_iter):
+        wave = torch.istft(magnitude * phase, length=n_samples, **stft)
+        spec = torch.stft(wave, pad_mode="constant", return_complex=True, **stft)
+        phase = torch.exp(1j * torch.angle(spec))
+    return torch.istft(magnitude * phase, length=n_samples, **stft)
