@@ -1,0 +1,97 @@
+"""Judging the generative models of notebook 4c: translation, coherence, latent probes, imputation.
+
+* :func:`translate` - draw the other modality for every pair (image from audio, log-mel from image).
+* :func:`coherence` - the share of translations that the series' own unimodal classifier labels as
+  the source's digit (the MMVAE measure), per pair.
+* :func:`latents` - the posterior means given the image, the audio or both, for linear probes and
+  for training a probe on one modality and testing it on the other.
+* :func:`impute` - pairs whose broken view is replaced by the one translated from the clean view.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..data.paired import PairedData, PairedLoader
+
+
+@torch.inference_mode()
+def translate(model, data: PairedData, source: str, batch_size: int = 512) -> torch.Tensor:
+    """For every pair, the other modality drawn from ``source`` ("image" or "audio"): images in
+    [0, 1] (N, 1, 28, 28) from audio, log-mel features (N, 1, bands, frames) from images."""
+    if source not in ("image", "audio"):
+        raise ValueError(f"translate: source must be 'image' or 'audio', got {source!r}")
+    model.eval()
+    out = [model.translate(source, images if source == "image" else audio)
+           for images, audio, _ in PairedLoader(data, batch_size, shuffle=False)]
+    return torch.cat(out)
+
+
+@torch.inference_mode()
+def classify(classifier, images: torch.Tensor | None, audio: torch.Tensor | None, batch_size: int = 512) -> np.ndarray:
+    """The labels a unimodal classifier gives (it reads only its own modality; log-mel features are
+    accepted in place of waveforms)."""
+    classifier.eval()
+    n = len(images if images is not None else audio)
+    out = []
+    for start in range(0, n, batch_size):
+        part = slice(start, start + batch_size)
+        out.append(classifier(None if images is None else images[part],
+                              None if audio is None else audio[part]).argmax(1))
+    return torch.cat(out).numpy()
+
+
+def coherence(model, data: PairedData, source: str, classifiers: dict) -> np.ndarray:
+    """Per pair: whether the translation from ``source`` is labelled as the pair's digit by the
+    classifier of the other modality (``classifiers["image"]`` / ``["audio"]``)."""
+    drawn = translate(model, data, source)
+    if source == "audio":
+        labels = classify(classifiers["image"], drawn, None)
+    else:
+        labels = classify(classifiers["audio"], None, drawn)
+    return labels == data.labels.numpy()
+
+
+@torch.inference_mode()
+def latents(model, data: PairedData, given: str, batch_size: int = 512) -> np.ndarray:
+    """The latent mean of every pair given the ``"image"``, the ``"audio"`` or ``"both"``."""
+    model.eval()
+    out = []
+    for images, audio, _ in PairedLoader(data, batch_size, shuffle=False):
+        if given == "both":
+            out.append(model.encode(images, audio))
+        else:
+            out.append(model.unimodal(given, images if given == "image" else audio)[0])
+    return torch.cat(out).numpy()
+
+
+@torch.inference_mode()
+def impute(data: PairedData, features, image_for, audio_for, tag: str) -> PairedData:
+    """``data`` with the broken view of each pair (``meta["scenario"]``: ``image_noisy`` or
+    ``audio_noisy``) replaced: ``image_for(pairs)`` gives the images of the image-noisy pairs,
+    ``audio_for(pairs)`` the log-mel features of the audio-noisy ones. All audio is held as log-mel
+    features (``features``: a :class:`~mmhelpers.features.inputs.MelInput`'s ``features``), the
+    form a translated spectrogram takes; the series' audio models accept it."""
+    scenario = np.asarray(data.meta["scenario"])
+    images, audio = data.images.clone(), torch.cat([features(a) for a in data.audio.split(512)])
+    rows = {broken: np.flatnonzero(scenario == broken) for broken in ("image_noisy", "audio_noisy")}
+    if len(rows["image_noisy"]):
+        images[rows["image_noisy"]] = image_for(data[rows["image_noisy"]])
+    if len(rows["audio_noisy"]):
+        audio[rows["audio_noisy"]] = audio_for(data[rows["audio_noisy"]])
+    return PairedData(images, audio, data.labels, data.meta, data.has_labels, f"{data.name} [{tag}]",
+                      "", f"log-mel features, {tag}")
+
+
+def translated(model):
+    """``(image_for, audio_for)`` for :func:`impute`: the broken view drawn from the clean one."""
+    return (lambda pairs: translate(model, pairs, "audio")), (lambda pairs: translate(model, pairs, "image"))
+
+
+def filled(image: torch.Tensor, waveform: torch.Tensor, features):
+    """``(image_for, audio_for)`` for :func:`impute`: the broken view replaced by one fixed
+    input (zeros, or the training mean)."""
+    feats = features(waveform.reshape(1, 1, -1))
+    return (lambda pairs: image.reshape(1, 1, 28, 28).expand(len(pairs), -1, -1, -1)), \
+        (lambda pairs: feats.expand(len(pairs), -1, -1, -1))

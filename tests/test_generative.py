@@ -1,0 +1,165 @@
+"""The multimodal VAE, the bimodal autoencoder, their losses and the translation measures, on tiny cases."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from mmhelpers.analysis import translation
+from mmhelpers.data import PairedData
+from mmhelpers.features.inputs import MelInput
+from mmhelpers.features.logmel import griffin_lim
+from mmhelpers.features.spoken_word import WORD_FRAMES, background, placed, spoken_word
+from mmhelpers.models.generative import BimodalAutoencoder, MultimodalVAE, product_of_experts
+from mmhelpers.training import generative as gen
+from mmhelpers.training.checkpoints import train_or_load
+from mmhelpers.training.recipes import Recipe
+
+
+def test_product_of_experts_matches_the_closed_form_and_the_product_of_densities():
+    mu, logvar = product_of_experts([torch.tensor([[1.0]]), torch.tensor([[3.0]])],
+                                    [torch.tensor([[0.0]]), torch.tensor([[math.log(0.5)]])])
+    # precisions 1 (prior) + 1 + 2 = 4; mean (0 + 1 * 1 + 3 * 2) / 4
+    assert float(mu) == pytest.approx(1.75) and float(logvar.exp()) == pytest.approx(0.25)
+    z = np.linspace(-6, 8, 20001)
+    density = np.exp(-z ** 2 / 2) * np.exp(-(z - 1) ** 2 / 2) * np.exp(-(z - 3) ** 2 / (2 * 0.5))
+    density /= density.sum()
+    mean = (z * density).sum()
+    assert mean == pytest.approx(1.75, abs=1e-4) and ((z - mean) ** 2 * density).sum() == pytest.approx(0.25, abs=1e-4)
+
+
+class Fixed(torch.nn.Module):
+    """A stand-in decoder: image logits 0 (every pixel 1/2) and a fixed spectrogram."""
+
+    def __init__(self, mel):
+        super().__init__()
+        self.mel_out = mel
+
+    def decode(self, z):
+        return torch.zeros(len(z), 1, 28, 28), self.mel_out.expand(len(z), *self.mel_out.shape[1:])
+
+
+def test_elbo_terms_on_a_tiny_case():
+    assert float(gen.gaussian_kl(torch.zeros(1, 3), torch.zeros(1, 3))) == 0.0
+    assert float(gen.gaussian_kl(torch.ones(1, 2), torch.zeros(1, 2))) == pytest.approx(1.0)  # 0.5 * (1 + 1)
+    var = torch.tensor([[2.0]])
+    assert float(gen.gaussian_kl(torch.zeros(1, 1), var.log())) == pytest.approx(0.5 * (2 - 1 - math.log(2)))
+    images = (torch.rand(2, 1, 28, 28) > 0.5).float()
+    mel = torch.zeros(1, 1, 4, 3)
+    target = mel + torch.tensor([1.0, 2.0, 0.0]).view(1, 1, 1, 3)
+    nll = gen.reconstruction(Fixed(mel), torch.zeros(2, 5), images, target.expand(2, -1, -1, -1))
+    # 784 pixels at probability 1/2: 784 log 2; the spectrogram is off by 1 and 2 in 4 bands: 0.5 * 4 * (1 + 4)
+    assert torch.allclose(nll, torch.full((2,), 784 * math.log(2) + 10.0))
+    only_image = gen.reconstruction(Fixed(mel), torch.zeros(2, 5), images, target.expand(2, -1, -1, -1), ("image",))
+    assert torch.allclose(only_image, torch.full((2,), 784 * math.log(2)))
+
+
+def tiny_pairs(n=24, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(8000) / 8000
+    labels = torch.arange(n) % 10
+    audio = torch.from_numpy(np.stack([0.3 * np.sin(2 * np.pi * (200 + 60 * int(y)) * t) for y in labels]))
+    images = torch.zeros(n, 1, 28, 28)
+    for i, y in enumerate(labels):
+        images[i, 0, 2 * int(y):2 * int(y) + 4, 4:24] = 1.0
+    images += torch.from_numpy(rng.random((n, 1, 28, 28))).float() * 0.05
+    return PairedData(images.clamp(0, 1), audio.float().unsqueeze(1), labels, name="tiny", fingerprint=f"tiny{seed}")
+
+
+@pytest.mark.parametrize("name,make,loss", [("mvae", lambda: MultimodalVAE("poe"), gen.MVAELoss()),
+                                             ("mmvae", lambda: MultimodalVAE("moe"), gen.MMVAELoss()),
+                                             ("bimodal_ae", BimodalAutoencoder, gen.BimodalAELoss())])
+def test_the_same_seed_gives_the_same_model_and_every_view_gives_a_latent(name, make, loss, one_thread_tmp_cache):
+    data = tiny_pairs()
+    recipe = Recipe(epochs=(2, 2), batch_size=8, lr=1e-3)
+    a, history = train_or_load(name, make, data, recipe=recipe, loss=loss, retrain=True, progress=False)
+    b, _ = train_or_load(name, make, data, recipe=recipe, loss=loss, retrain=True, progress=False)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert np.isfinite(history.frame().train_loss).all()
+    for given in ("image", "audio", "both"):
+        z = translation.latents(a, data, given)
+        assert z.shape == (len(data), a.latent) and np.isfinite(z).all()
+    assert translation.translate(a, data, "audio").shape == (len(data), 1, 28, 28)
+    assert translation.translate(a, data, "image").shape == (len(data), 1, 32, 63)
+
+
+class Template(torch.nn.Module):
+    """A hand-made translator: audio -> an image whose first pixel holds the digit."""
+
+    latent = 1
+
+    def translate(self, source, x):
+        return x[:, :, :28].reshape(len(x), 1, 1, 28)[:, :, :, :1].expand(len(x), 1, 28, 28).clone()
+
+
+class ReadsFirstPixel(torch.nn.Module):
+    """A stand-in image classifier: the digit in the first pixel, except that it reads 7 as 1."""
+
+    def forward(self, images, audio):
+        digit = images[:, 0, 0, 0].round().long()
+        digit = torch.where(digit == 7, torch.ones_like(digit), digit)
+        return torch.nn.functional.one_hot(digit, 10).float()
+
+
+def test_coherence_on_a_hand_made_case():
+    labels = torch.arange(20) % 10
+    audio = labels.float().view(-1, 1, 1).expand(-1, 1, 8000).clone()  # the digit in every sample
+    data = PairedData(torch.zeros(20, 1, 28, 28), audio, labels, name="hand-made")
+    right = translation.coherence(Template(), data, "audio", {"image": ReadsFirstPixel()})
+    assert right.mean() == pytest.approx(0.9)  # every digit but 7 comes out right
+    assert not right[labels.numpy() == 7].any()
+
+
+def hand_made_clip(start=10, width=10, frames=63):
+    """A log-mel clip (1, 1, 4, frames): background -5 + band index, a word 3 above it."""
+    floor = (-5.0 + torch.arange(4.0)).view(1, 1, 4, 1)
+    clip = floor.expand(1, 1, 4, frames).clone()
+    clip[..., start:start + width] += 3.0
+    return clip, floor
+
+
+def test_the_spoken_word_is_cut_out_wherever_it_was_spoken_and_put_back_in_the_middle():
+    for start in (0, 10, 53):
+        clip, floor = hand_made_clip(start)
+        assert torch.equal(background(clip), floor)
+        assert torch.equal(spoken_word(clip, 10), torch.full((1, 1, 4, 10), 3.0))
+        wider = spoken_word(clip, 12)                     # the word and two frames of background
+        assert float(wider.sum()) == 3.0 * 4 * 10 and float(wider.min()) == 0.0
+    rebuilt = placed(spoken_word(clip, 10), background(clip), 63)
+    assert torch.equal(rebuilt, hand_made_clip(start=(63 - 10) // 2)[0])
+
+
+def test_the_spoken_word_names_what_is_wrong_with_its_input():
+    clip, floor = hand_made_clip()
+    with pytest.raises(ValueError, match="width must be in 1..63"):
+        spoken_word(clip, 64)
+    with pytest.raises(ValueError, match=r"log_mel must be \(B, 1, bands, frames\)"):
+        spoken_word(clip[0], 10)
+    with pytest.raises(ValueError, match="does not fit in 8 frames"):
+        placed(spoken_word(clip, 10), floor, 8)
+
+
+def test_a_model_draws_what_it_is_trained_on_and_turns_it_back_into_a_clip():
+    model = MultimodalVAE("moe")
+    audio = tiny_pairs(4).audio
+    log_mel = model.audio_input.features(audio)
+    target = model.audio_target(audio)
+    assert target.shape == (4, 1, 32, WORD_FRAMES + 1)
+    expected = placed(spoken_word(log_mel), background(log_mel), log_mel.shape[3])
+    assert torch.allclose(model.clip(target), expected, atol=1e-5)
+
+
+def test_griffin_lim_rebuilds_a_clip_whose_log_mel_is_close():
+    front = MelInput()
+    t = torch.arange(8000) / 8000
+    tone = (0.3 * torch.sin(2 * torch.pi * 440 * t) * (t < 0.5)).view(1, 1, -1)
+    mel = front.features(tone)
+    voiced = mel > mel.max() - 8                          # the tone's own bins, not the log floor
+    errors = {}
+    for n_iter in (0, 30):                                # 0: the random phase alone
+        rebuilt = griffin_lim(mel, front.logmel, 8000, n_iter=n_iter)
+        assert rebuilt.shape == (1, 8000)
+        errors[n_iter] = float((front.features(rebuilt.unsqueeze(1)) - mel)[voiced].abs().mean())
+    # the iterations halve the error of the random phase (measured: 1.29 -> 0.67 log-mel units)
+    assert errors[30] < 0.6 * errors[0] and errors[30] < 0.8, errors
