@@ -105,6 +105,10 @@ class _Parts(nn.Module):
         image_logits, audio = self.decode(self.unimodal(source, x)[0])
         return self.clip(audio) if source == "image" else torch.sigmoid(image_logits)
 
+    def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
+        """The code of the pair, :meth:`encode` (so that the series' tools can call the model on pairs)."""
+        return self.encode(images, audio)
+
 
 class MultimodalVAE(_Parts):
     """A VAE over both modalities with a ``"poe"`` or ``"moe"`` joint posterior (module docstring)."""
@@ -135,11 +139,6 @@ class MultimodalVAE(_Parts):
         (mi, li), (ma, la) = self.posterior("image", images), self.posterior("audio", audio)
         return product_of_experts([mi, ma], [li, la])[0] if self.combine == "poe" else (mi + ma) / 2
 
-    def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        """The joint posterior mean (so that the series' tools can call the model on pairs)."""
-        return self.encode(images, audio)
-
-
 class BimodalAutoencoder(_Parts):
     """Ngiam et al.'s bimodal deep autoencoder: ``code = Linear(concat(h_image, h_audio))``, both
     modalities decoded from it. A missing modality is a zero representation ``h`` (``keep``)."""
@@ -165,11 +164,6 @@ class BimodalAutoencoder(_Parts):
 
     def unimodal(self, modality: str, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         """The code from one modality alone (the other's representation zeroed), as ``(code, None)``."""
-        if modality == "image":
-            h = torch.cat([self.encode_image(x), torch.zeros(len(x), self.shared[1].in_features // 2, device=x.device)], dim=1)
-        else:
-            h = torch.cat([torch.zeros(len(x), self.shared[1].in_features // 2, device=x.device), self.encode_audio(x)], dim=1)
-        return self.shared(h), None
-
-    def forward(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        return self.encode(images, audio)
+        h = self.encode_image(x) if modality == "image" else self.encode_audio(x)
+        pair = (h, torch.zeros_like(h)) if modality == "image" else (torch.zeros_like(h), h)
+        return self.shared(torch.cat(pair, dim=1)), None
