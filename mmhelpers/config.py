@@ -12,6 +12,11 @@ Environment variables (all optional):
 * ``MM_DEVICE``     -- force a torch device (``cpu``, ``cuda``, ``cuda:1``).
 * ``MM_RETRAIN``    -- ``1``: ignore cached models and stored results; train and evaluate again.
 * ``MM_THREADS``    -- torch's intra-op threads (default: torch's own choice, one per core).
+* ``MM_SEED_OFFSET``-- added to every training seed (default 0): the same series with other
+  initial weights and batch orders, to see which claims hold on other seeds (``tools/claims.py``).
+  The data, its split and its noise do not change.
+* ``MM_FALSE_CLAIMS``-- for testing the runner: every checked claim whose text contains this
+  string is reported as false.
 """
 
 from __future__ import annotations
@@ -93,6 +98,28 @@ def threads() -> int | None:
     if not env.isdigit() or int(env) < 1:
         raise ValueError(f"MM_THREADS must be a positive integer, got {env!r}")
     return int(env)
+
+
+def seed_offset() -> int:
+    """``MM_SEED_OFFSET`` as a non-negative int (default 0)."""
+    env = os.environ.get("MM_SEED_OFFSET", "").strip()
+    if not env:
+        return 0
+    if not env.isdigit():
+        raise ValueError(f"MM_SEED_OFFSET must be a non-negative integer, got {env!r}")
+    return int(env)
+
+
+def training_seed(i: int = 0) -> int:
+    """The seed of the ``i``-th training run of a comparison: :data:`SEED` + ``MM_SEED_OFFSET`` + ``i``.
+    Models, batch orders and everything else drawn while training follow it; the data does not
+    (the dataset, its split and its noise keep :data:`SEED`)."""
+    return SEED + seed_offset() + i
+
+
+def claims_forced_false() -> str:
+    """``MM_FALSE_CLAIMS``: claims whose text contains it are reported as false ("" = none)."""
+    return os.environ.get("MM_FALSE_CLAIMS", "")
 
 
 def seed_everything(seed: int = SEED) -> int:

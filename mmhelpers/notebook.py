@@ -42,14 +42,14 @@ def _short(path: Path) -> str:
         return str(path)
 
 
-def setup(seed: int = config.SEED, quiet: bool = False) -> Settings:
+def setup(seed: int | None = None, quiet: bool = False) -> Settings:
     """Seed everything, set plot styles, and report the run's settings.
 
     Figures are rendered as PNG (for JupyterLab) *and*, in full mode, PDF (picked by the LaTeX
     exporter, so exported reports get vector graphics). Quick (smoke) mode renders PNG only:
     the second rendering of every figure was a tenth of its run time.
     """
-    config.seed_everything(seed)
+    seed = config.seed_everything(config.training_seed() if seed is None else seed)
     threads = config.threads()
     if threads:
         torch.set_num_threads(threads)

@@ -279,7 +279,8 @@ def bench_series(quick: bool, cache: Path, label: str, tree: Path = ROOT, prefix
     with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
         seconds, stdout = _run(["-m", runner, "--out", out] + (["--quick"] if quick else []), env, timeout=7200,
                                label=f"{prefix}series {label}", cwd=tree)
-    per_notebook = json.loads(stdout.strip().splitlines()[-1])
+    # the runner prints its times as one JSON line (older runners: the last line; now a summary follows)
+    per_notebook = next(json.loads(line) for line in reversed(stdout.strip().splitlines()) if line.startswith("{"))
     return {f"{prefix}series_{label}_s": round(seconds, 1), f"{prefix}series_{label}_notebooks_s": per_notebook}
 
 

@@ -14,7 +14,7 @@ from .retrieval import run_scores
 
 
 def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES), tau_values=None,
-         seed: int = config.SEED, progress: bool = True):
+         seed: int | None = None, progress: bool = True):
     """Train-or-load every ``(loss, tau)`` and score it; plus the untrained baseline.
 
     Returns ``(table, trained)``: a DataFrame indexed by ``(loss, tau)`` with every metric of
@@ -39,7 +39,7 @@ def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES)
 
 
 def views_table(loss: str, tau: float, train_views: dict, test_views: dict,
-                seed: int = config.SEED, progress: bool = True,
+                seed: int | None = None, progress: bool = True,
                 metrics=("R@1 aud→img", "probe audio", "audio by image prototype")):
     """One ``(loss, tau)`` trained on each training view (e.g. ``{"clean": ..., "noisy": ...}``,
     the same pairs) and scored on each test view: which pairs make a good positive?"""

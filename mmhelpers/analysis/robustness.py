@@ -48,7 +48,7 @@ def severities(quick: bool | None = None) -> tuple:
 
 # ----------------------------------------------------------------------------- models
 
-def model_zoo(splits, seed: int = config.SEED, progress: bool = True) -> dict:
+def model_zoo(splits, seed: int | None = None, progress: bool = True) -> dict:
     """Every model of 1a-1f (the same recipes, so the same cached runs) plus two more fusions of the
     same frozen encoders: intermediate fusion trained with modality dropout, and a gated fusion."""
     def unimodal(name, make):

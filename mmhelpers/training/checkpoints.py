@@ -25,7 +25,7 @@ from ..data.paired import PairedData
 from ..data.splits import Splits
 from ..features.precompute import for_model
 from ..models.classifier import fit_normalisation
-from .recipes import RECIPES, SEEDS, Recipe
+from .recipes import RECIPES, Recipe, seeds
 from .trainer import History, classification_loss, fit
 
 TRAINER_VERSION = 2
@@ -53,7 +53,7 @@ def model_path(name: str, key: str) -> Path:
 
 
 def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], data: Splits | PairedData, *,
-                  recipe: Recipe | None = None, seed: int = config.SEED, loss: Callable = classification_loss,
+                  recipe: Recipe | None = None, seed: int | None = None, loss: Callable = classification_loss,
                   test_curve: bool | None = None, retrain: bool | None = None,
                   progress: bool = True) -> tuple[torch.nn.Module, History]:
     """``(model, history)`` for ``make_model()`` trained on ``data`` with ``recipe`` (default
@@ -65,13 +65,14 @@ def train_or_load(name: str, make_model: Callable[[], torch.nn.Module], data: Sp
     front end is computed once per split (:func:`~mmhelpers.features.precompute.for_model`) and
     every input normalisation not yet fitted is fitted on the training split.
     ``test_curve``: evaluate the test split after every epoch, for the curves the exercise asks
-    for; by default only for the first of :data:`~mmhelpers.training.recipes.SEEDS`.
+    for; by default only for the first of :func:`~mmhelpers.training.recipes.seeds`.
     ``retrain=True`` (or ``MM_RETRAIN=1``) trains even when a cached run exists, and replaces it.
     """
+    seed = config.training_seed() if seed is None else seed
     recipe = recipe or RECIPES[name]
     train, val, test = (data.train, data.val, data.test) if isinstance(data, Splits) else (data, None, None)
     if test_curve is None:
-        test_curve = seed == SEEDS[0]
+        test_curve = seed == seeds()[0]
     test = test if test_curve else None
     config.seed_everything(seed)
     model = make_model()

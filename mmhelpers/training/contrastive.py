@@ -76,7 +76,7 @@ def pairs(data: PairedData, split: str, n: int, clean: bool = True,
     return load_pairs(split, clean=True)[sub.meta["index"]], True
 
 
-def train_alignment(loss: str, tau: float, data: PairedData, seed: int = config.SEED, recipe: Recipe | None = None,
+def train_alignment(loss: str, tau: float, data: PairedData, seed: int | None = None, recipe: Recipe | None = None,
                     retrain: bool | None = None, progress: bool = True) -> tuple[AlignmentModel, History]:
     """An :class:`AlignmentModel` trained on ``data`` with ``ContrastiveLoss(loss, tau)`` and
     ``recipe`` (default: the ``"contrastive"`` row): from the cache when this exact run was done before."""
@@ -84,9 +84,10 @@ def train_alignment(loss: str, tau: float, data: PairedData, seed: int = config.
                          seed=seed, loss=ContrastiveLoss(loss, float(tau)), retrain=retrain, progress=progress)
 
 
-def untrained_alignment(data: PairedData, seed: int = config.SEED) -> AlignmentModel:
+def untrained_alignment(data: PairedData, seed: int | None = None) -> AlignmentModel:
     """The baseline: an :class:`AlignmentModel` as initialised by ``seed``, its input normalisation
     fitted on ``data``."""
+    seed = config.training_seed() if seed is None else seed
     config.seed_everything(seed)
     model = AlignmentModel()
     fit_normalisation(model, data.images, data.audio)

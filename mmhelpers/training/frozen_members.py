@@ -29,7 +29,7 @@ from .trainer import History, classification_loss
 
 def train_on_frozen_members(name: str, make_fusion: Callable[[], torch.nn.Module],
                             splits: Splits, *, recipe: Recipe | None = None,
-                            seed: int = config.SEED,
+                            seed: int | None = None,
                             loss: Callable = classification_loss,
                             test_curve: bool | None = None, retrain: bool | None = None,
                             progress: bool = True) -> tuple[torch.nn.Module, History]:

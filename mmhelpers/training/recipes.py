@@ -60,13 +60,14 @@ RECIPES = {
     "mmvae":        Recipe(epochs=(30, 2), batch_size=256, lr=3e-3),  # 4c
     "bimodal_ae":   Recipe(epochs=(30, 2), batch_size=256, lr=3e-3),  # 4c
 }
-#: the seeds averaged over in comparisons
-SEEDS = (0, 1, 2)
+#: how many seeds a comparison averages over (full mode; quick mode runs one)
+N_SEEDS = 3
 
 
 def seeds(quick: bool | None = None) -> tuple[int, ...]:
-    """The seeds of a comparison: three in full mode, one in quick mode."""
-    return SEEDS[:1] if config.is_quick(quick) else SEEDS
+    """The training seeds of a comparison: three in full mode, one in quick mode
+    (:func:`~mmhelpers.config.training_seed`: 0, 1, 2 unless ``MM_SEED_OFFSET`` shifts them)."""
+    return tuple(config.training_seed(i) for i in range(1 if config.is_quick(quick) else N_SEEDS))
 
 
 def recipe_table(*names: str):

@@ -16,7 +16,7 @@ over the steps (:func:`temperature`): exploration first, then exploitation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -48,7 +48,7 @@ class CandidateTraining:
     hidden: int = 32
     batch_size: int = 256
     lr: float = 3e-3
-    seed: int = config.SEED
+    seed: int = field(default_factory=config.training_seed)
 
     def score(self, candidate, space: SearchSpace, features: Splits) -> float:
         """Validation accuracy (%) of ``candidate`` (stored and reused)."""

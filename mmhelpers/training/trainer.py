@@ -95,7 +95,7 @@ def train_one_epoch(model, loader, loss: Callable, optimizer, schedule,
 def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None,
         test: PairedData | None = None, *, loss: Callable = classification_loss,
         epochs: int = 10, batch_size: int = 128, lr: float = 2e-3,
-        weight_decay: float = 0.0, drop_last: bool = False, seed: int = config.SEED,
+        weight_decay: float = 0.0, drop_last: bool = False, seed: int | None = None,
         device=None, progress: bool = True, name: str = "") -> History:
     """Train with Adam and a one-cycle (cosine) learning-rate schedule.
 
@@ -106,6 +106,7 @@ def fit(model: torch.nn.Module, train: PairedData, val: PairedData | None = None
     ``batch_size`` (a contrastive loss compares every pair of a batch with the others,
     so every batch should be full).
     """
+    seed = config.training_seed() if seed is None else seed
     _check_fit(train, val, loss, epochs)
     config.seed_everything(seed)
     device = torch.device(device) if device is not None else config.device()
