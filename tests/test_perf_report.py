@@ -25,3 +25,17 @@ def test_the_page_comes_from_the_json(tmp_path):
     assert "| train epoch speedup | 47.2 | >= 1.5 |" in page
     assert "| 1a_image | 12.9 | 12.0 | 1.07 |" in page
     assert "| 41.7 | 2.5 | 2.6 |" in page and "| series quick | 1.2 |" in page
+    assert "| series quick yardstick epochs | 11.2 |" in page        # 108.0 s / 9.6 s
+
+
+def test_notebook_times_in_yardstick_epochs_and_the_warm_share():
+    r = {"end_to_end_epoch_s_reference": 10.0, "series_full_cold_s": 300.0, "series_full_warm_s": 24.0,
+         "series_full_cold_notebooks_s": {"dataset": 40.0, "1a_image.ipynb": 60.0, "1f_late.ipynb": 200.0,
+                                          "total": 300.0},
+         "series_full_warm_notebooks_s": {"dataset": 0.2, "1a_image.ipynb": 4.0, "1f_late.ipynb": 20.0}}
+    d = perf_report.derived(r)
+    assert d["notebook_full_cold_yardstick_epochs"] == {"1a_image.ipynb": 6.0, "1f_late.ipynb": 20.0}
+    assert d["max_notebook_full_cold_yardstick_epochs"] == 20.0 and d["series_full_warm_over_cold"] == 0.08
+    page = perf_report.render(r)
+    assert "| 1f_late | 200.0 | 20.0 | 20.0 |" in page
+    assert "| max notebook full cold yardstick epochs | 20.0 | <= 15 |" in page
