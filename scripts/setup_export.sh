@@ -7,8 +7,9 @@
 #   once (checked with dpkg -s first, so a second run takes well under a second).
 # * pandoc: when none is on PATH, pip-installs the pypandoc_binary wheel into $PYTHON's
 #   environment, links its pandoc into the environment's bin/ and installs
-#   scripts/jupyter_env_bin.py as the environment's nbconvert and Jupyter server config, so
-#   that `jupyter nbconvert --to pdf` and JupyterLab's PDF export find it.
+#   scripts/jupyter_env_config.py as the environment's nbconvert and Jupyter server config, with
+#   the LaTeX template in scripts/nbconvert/, so that `jupyter nbconvert --to pdf` and
+#   JupyterLab's PDF export find pandoc and export every notebook of the series.
 # Where it cannot install (not root, not Debian, no network) it says exactly what to install
 # and still exits 0: export then skips PDF with a one-line reason and writes HTML.
 set -uo pipefail
@@ -76,19 +77,21 @@ else
 fi
 # nbconvert (and so JupyterLab's "Export as PDF") looks for pandoc on PATH only: link the wheel's
 # pandoc into the environment's bin/, and have nbconvert and the Jupyter server put that bin/ on
-# PATH (scripts/jupyter_env_bin.py), so they find it without an activated environment.
+# PATH (scripts/jupyter_env_config.py), so they find it without an activated environment.
 if [ -n "$(wheel_pandoc)" ] && [ ! -e "$ENV_PREFIX/bin/pandoc" ]; then
     ln -s "$(wheel_pandoc)" "$ENV_PREFIX/bin/pandoc" && say "linked pandoc into $ENV_PREFIX/bin"
 fi
 mkdir -p "$ENV_PREFIX/etc/jupyter"
 for app in nbconvert server; do
     conf="$ENV_PREFIX/etc/jupyter/jupyter_${app}_config.py"
-    if [ -e "$conf" ] && ! grep -q '^# mmhelpers: put this environment' "$conf"; then
+    if [ -e "$conf" ] && ! grep -q '^# mmhelpers: ' "$conf"; then
         say "$conf exists and is not ours: left as it is (pandoc may then need an activated environment)"
     else
-        cp "$ROOT/scripts/jupyter_env_bin.py" "$conf"
+        cp "$ROOT/scripts/jupyter_env_config.py" "$conf"
     fi
 done
+mkdir -p "$ENV_PREFIX/share/jupyter/nbconvert/mmhelpers"
+cp "$ROOT/scripts/nbconvert/mmhelpers.tex.j2" "$ENV_PREFIX/share/jupyter/nbconvert/mmhelpers/"
 
 [ "$tex_ok" -eq 1 ] && say "ready for PDF export" || say "PDF export will be skipped until TeX is installed; HTML still works"
 exit 0

@@ -22,7 +22,7 @@ from mmhelpers import config
 SERIES_TITLE = "Multimodal deep learning: the notebook series"
 REMOVE_INPUT_TAGS = ("setup", "remove-input")
 REMOVE_OUTPUT_TAGS = ("remove-output",)
-REMOVE_CELL_TAGS = ("remove-cell",)
+REMOVE_CELL_TAGS = ("remove-cell", "lab-only")  # lab-only: a control; its static twin prints
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
