@@ -1,7 +1,7 @@
 """How robust is each checked claim? Run the series under other training seeds and count.
 
-    python -m tools.claims --offsets 10 20 30            # run the series three more times, then write
-    python -m tools.claims --offsets 10 20 30 --only 1f  # only some notebooks
+    python -m tools.claims --offsets 1 2 3               # run the series three more times, then write
+    python -m tools.claims --offsets 1 2 3 --only 1a 1f  # only some notebooks
     python -m tools.claims --report-only                 # rebuild docs/claims.md from the runs kept
 
 Each run executes the notebooks in full mode with ``MM_SEED_OFFSET`` set (every training seed
@@ -11,6 +11,11 @@ Every line a notebook prints with :func:`mmhelpers.lesson.check` is one claim, i
 notebook, its code cell and its place in that cell (the text carries numbers that change with the
 seed). ``docs/claims.md`` lists every claim with the seeds it was tried on and the share on which
 it held; a claim that does not hold on all of them has to be rewritten to what does hold.
+
+Offset ``k`` gives a notebook that trains one model the seed ``k``, and one that averages three seeds
+(1f) the seeds ``k, k+1, k+2``. Offsets 1, 2 and 3 therefore reuse the models 1f trained for seeds 1
+and 2 and add one new seed each: every single-seed claim sees seeds 0-3, and every claim of 1f about
+each of its seeds sees seeds 0-5 (its averages are over overlapping triples).
 """
 
 from __future__ import annotations
@@ -83,7 +88,8 @@ def write_doc(frame, kept: dict[int, Path], doc: Path = DOC) -> str:
              "(`make all`, seed offset 0) and reruns with `MM_SEED_OFFSET` set (every training seed shifted by the",
              "offset; the data, its split and its noise unchanged). A claim is a line printed by",
              "`mmhelpers.lesson.check`, identified by its notebook, code cell and place in the cell; its text is",
-             "shown as the lowest offset printed it. A claim must hold on every seed tried.", "",
+             "shown as the lowest offset printed it. A claim must hold on every seed tried. Offset k trains one",
+             "model with seed k, and 1f's three models with seeds k, k+1 and k+2.", "",
              f"Seed offsets found: {offsets}.", "",
              "| notebook | claims | held on every seed tried | seeds tried (least, most) |",
              "|---|---|---|---|"]
