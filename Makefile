@@ -16,10 +16,13 @@ export PYTHONHASHSEED = 0
 
 .PHONY: all setup data notebooks notebooks-quick readme test test-fast bench export lab clean clean-cache
 
-# the README's results are refreshed even when a claim failed (the summary above says which)
+# the series runner runs every notebook whatever happens in the others, exports what ran, then lists
+# every claim that did not hold and every error, and fails if there was one
+SERIES := $(BIN)/python -m tools.run_series --out reports/executed --export reports
+
+# the README's results are refreshed even when a claim failed (the runner's summary says which)
 all: setup data
-	@rc=0; $(MAKE) --no-print-directory notebooks || rc=$$?; \
-	$(BIN)/python -m tools.update_readme || rc=1; exit $$rc
+	@rc=0; $(SERIES) || rc=$$?; $(BIN)/python -m tools.update_readme || rc=1; exit $$rc
 
 setup: $(STAMP)
 
@@ -39,10 +42,8 @@ $(STAMP): pyproject.toml scripts/setup_export.sh scripts/setup_browser.sh script
 data: setup
 	$(BIN)/python -m mmhelpers.embedded
 
-# the runner runs every notebook whatever happens in the others, exports what ran, then lists every
-# claim that did not hold and every error, and fails if there was one
 notebooks: setup
-	$(BIN)/python -m tools.run_series --out reports/executed --export reports
+	$(SERIES)
 
 notebooks-quick: setup
 	$(BIN)/python -m tools.run_series --out reports/quick --quick --export reports/quick-pdf
