@@ -5,7 +5,8 @@
     python -m tools.claims --report-only                 # rebuild docs/claims.md from the runs kept
 
 Each run executes the notebooks in full mode with ``MM_SEED_OFFSET`` set (every training seed
-shifted; the data, its split and its noise stay the same) into ``reports/claims/offset-N/``. The
+shifted; the data, its split and its noise stay the same) into ``reports/claims/offset-N/``, with
+its figures in ``reports/claims/offset-N/figures/`` (the project's ``figures/`` stays the seed-0 run's). The
 series' own full run (``reports/executed``, offset 0) counts as one more seed where it exists.
 Every line a notebook prints with :func:`mmhelpers.lesson.check` is one claim, identified by its
 notebook, its code cell and its place in that cell (the text carries numbers that change with the
@@ -118,6 +119,8 @@ def main(argv=None) -> int:
     if not args.report_only:
         for offset in args.offsets:
             os.environ["MM_SEED_OFFSET"] = str(offset)
+            # figures and tables of another seed stay with its run, not in the project's figures/
+            os.environ["MM_FIGURES_DIR"] = str(RUNS / f"offset-{offset}" / "figures")
             print(f"seed offset {offset}", flush=True)
             run_series.run(RUNS / f"offset-{offset}", quick=False, only=args.only)
     kept = runs()
