@@ -79,10 +79,16 @@ def check(claim: str, holds, full_mode_only: bool = False) -> None:
         print(f"{mark} {claim}  <- DOES NOT HOLD in this run")
 
 
+def printed_claims(text: str) -> list[tuple[str, bool]]:
+    """``(claim, holds)`` for every asserted claim :func:`check` printed in ``text`` (a quick-mode
+    line marked as not asserted is left out); the claim is the line after its mark."""
+    return [(line[len(FALSE_MARK):].strip(), line.startswith(TRUE_MARK)) for line in text.splitlines()
+            if line.startswith((TRUE_MARK, FALSE_MARK)) and not line.rstrip().endswith(NOT_ASSERTED)]
+
+
 def false_claims(text: str) -> list[str]:
     """The claims printed as not holding (asserted ones only) in a cell's printed ``text``."""
-    return [line[len(FALSE_MARK):].strip() for line in text.splitlines()
-            if line.startswith(FALSE_MARK) and not line.rstrip().endswith(NOT_ASSERTED)]
+    return [claim for claim, holds in printed_claims(text) if not holds]
 
 
 def noise_recorded(data, what: str = "which view of each pair is noisy") -> bool:

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from mmhelpers import config
-from mmhelpers.lesson import FALSE_MARK, NOT_ASSERTED, TRUE_MARK
+from mmhelpers.lesson import FALSE_MARK, TRUE_MARK, printed_claims
 
 from . import run_series
 
@@ -38,20 +38,12 @@ DOC = config.project_root() / "docs" / "claims.md"
 
 def claims_of(path: Path) -> dict[tuple[int, int], tuple[str, bool]]:
     """``{(code cell, k): (text, holds)}`` for every asserted claim an executed notebook printed."""
-    import nbformat
-
-    found = {}
-    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
-    for n, cell in enumerate(code, start=1):
-        k = 0
-        for out in cell.get("outputs", []):
-            if out.output_type != "stream" or out.name != "stdout":
-                continue
-            for line in out.text.splitlines():
-                if line.startswith((TRUE_MARK, FALSE_MARK)) and not line.rstrip().endswith(NOT_ASSERTED):
-                    text = line[1:].split("  <- ")[0].strip()
-                    found[(n, k)] = (text, line.startswith(TRUE_MARK))
-                    k += 1
+    found, count = {}, {}
+    for n, out in run_series.code_outputs(path):
+        if out.output_type == "stream" and out.name == "stdout":
+            for claim, holds in printed_claims(out.text):
+                k = count[n] = count.get(n, -1) + 1
+                found[(n, k)] = (claim.split("  <- ")[0], holds)
     return found
 
 

@@ -110,23 +110,29 @@ def execute(path: Path, out_dir: Path, quick: bool | None = None, timeout: int =
     return time.perf_counter() - t0
 
 
+def code_outputs(path: Path):
+    """``(code cell number, output)`` for every output of an executed notebook, in order (cells
+    numbered from 1)."""
+    import nbformat
+
+    code = [c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    for n, cell in enumerate(code, start=1):
+        for out in cell.get("outputs", []):
+            yield n, out
+
+
 def findings(path: Path) -> dict:
     """What an executed notebook says went wrong: ``{"false claims": [...], "errors": [...]}``,
     the claims printed as not holding (:func:`mmhelpers.lesson.false_claims`) and every error
-    output (``"cell N: Name: message"``), in order."""
-    import nbformat
-
+    output (``"code cell N: Name: message"``), in order."""
     from mmhelpers.lesson import false_claims
 
-    nb = nbformat.read(path, as_version=4)
     claims, errors = [], []
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    for n, cell in enumerate(code, start=1):
-        for out in cell.get("outputs", []):
-            if out.output_type == "stream" and out.name == "stdout":
-                claims += false_claims(out.text)
-            elif out.output_type == "error":
-                errors.append(f"code cell {n}: {out.ename}: {out.evalue}".strip())
+    for n, out in code_outputs(path):
+        if out.output_type == "stream" and out.name == "stdout":
+            claims += false_claims(out.text)
+        elif out.output_type == "error":
+            errors.append(f"code cell {n}: {out.ename}: {out.evalue}".strip())
     return {"false claims": claims, "errors": errors}
 
 
