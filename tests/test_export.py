@@ -9,12 +9,12 @@ from __future__ import annotations
 import base64
 import io
 import os
-import shutil
 import subprocess
 
 import nbformat
 import pytest
 from nbformat import v4
+from pdf_text import pdf_text
 
 from tools import export, report_copy
 
@@ -78,17 +78,6 @@ def _require_pdf():
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail(f"CI=true but PDF export is unavailable: {why}")
         pytest.skip(f"PDF export unavailable: {why}")
-
-
-def _pdf_text(pdf):
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        if shutil.which("pdftotext"):
-            return subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
-                                  check=True).stdout
-        return None  # neither: the .tex checks must do
-    return "\n".join(page.extract_text() or "" for page in PdfReader(pdf).pages)
 
 
 def test_clean_copy_title_merge(tmp_path):
@@ -159,7 +148,7 @@ def test_pdf_export(tmp_path, capsys):
     assert "VisibleSetupOutput" in tex
     figures = [ln for ln in tex.splitlines() if "adjustimage" in ln and "output_" in ln]
     assert figures and all(".pdf}" in ln for ln in figures)  # the vector output, not the PNG
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     for marker in ABSENT:
         assert marker not in tex, marker
         assert text is None or marker not in text, marker
@@ -227,7 +216,7 @@ def test_a_lesson_exports_tables_as_latex_and_no_object_reprs(lesson, tmp_path):
     tex = (out / "9z_lesson.tex").read_text(encoding="utf-8")
     assert "\\toprule" in tex and "late\\_fusion" in tex        # the table, as LaTeX
     assert "[audio player: open the notebook to listen]" in tex
-    text = _pdf_text(out / "9z_lesson.pdf")
+    text = pdf_text(out / "9z_lesson.pdf")
     if text is not None:
         assert "<IPython" not in text and "↪" not in text
         assert "a long column name 8 (%)" in " ".join(text.split())

@@ -13,18 +13,17 @@ fresh kernel into a temporary folder, once per test session. Then, per notebook:
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from pdf_text import pdf_text, widget_text
 
 from tools.run_series import findings, notebook_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [p.name for p in notebook_paths()]
-WIDGET_TEXT = ("interactive(", "FloatSlider(", "IntSlider(", "Dropdown(", "VBox(children")
 
 pytestmark = pytest.mark.notebooks
 
@@ -68,6 +67,4 @@ def test_plain_nbconvert_exports_the_executed_notebook_to_pdf(quick_series, name
     proc = _plain_nbconvert_pdf(quick_series / name, tmp_path)
     pdf = tmp_path / name.replace(".ipynb", ".pdf")
     assert proc.returncode == 0 and pdf.is_file(), proc.stderr[-3000:]
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
-        assert not [w for w in WIDGET_TEXT if w in text], "widget text in the PDF"
+    assert not widget_text(pdf_text(pdf)), "widget text in the PDF"
