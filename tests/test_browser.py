@@ -18,16 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from lab_server import make_lab
 from pdf_text import pdf_text, widget_text
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,12 +48,6 @@ def _require_browser():
         pytest.skip(why)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def lab(tmp_path):
     """``(base url, token, folder)`` of a JupyterLab server started by ``make lab`` on a folder
@@ -65,34 +56,12 @@ def lab(tmp_path):
     folder = tmp_path / "lab"
     folder.mkdir()
     shutil.copy(SOURCE, folder / NOTEBOOK)
-    port, token = _free_port(), secrets.token_hex(16)
-    args = (f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token} "
-            f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}")
     env = dict(os.environ, MM_QUICK="1", MM_FIGURES_DIR=str(tmp_path / "figures"))
-    log = open(tmp_path / "server.log", "w+")
-    server = subprocess.Popen(["make", "-s", "lab", f"LAB_DIR={folder}", f"LAB_ARGS={args}"], cwd=ROOT,
-                              env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                request = urllib.request.Request(f"{base}/api/status", headers={"Authorization": f"token {token}"})
-                urllib.request.urlopen(request, timeout=5)
-                break
-            except OSError:
-                log.seek(0)
-                assert server.poll() is None, log.read()
-                assert time.monotonic() < deadline, "the server did not start in 120 s"
-                time.sleep(1)
+    with make_lab(folder, tmp_path / "server.log", env,
+                  f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}") as (base, token, log):
         yield base, token, folder
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
         log.seek(0)
-        text = log.read()
-        log.close()
-        assert "without encryption" not in text, "kernels of make lab talk over unencrypted TCP"
+        assert "without encryption" not in log.read(), "kernels of make lab talk over unencrypted TCP"
 
 
 def _menu(page, top: str, *items: str) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import base64
 import io
 import os
-import subprocess
 
 import nbformat
 import pytest
+from lab_server import make_lab, unactivated_env
 from nbformat import v4
 from pdf_text import pdf_text
 
@@ -222,46 +222,16 @@ def test_a_lesson_exports_tables_as_latex_and_no_object_reprs(lesson, tmp_path):
         assert "a long column name 8 (%)" in " ".join(text.split())
 
 
-def test_the_server_make_lab_starts_exports_pdf(lesson):
+def test_the_server_make_lab_starts_exports_pdf(lesson, tmp_path):
     """JupyterLab's File > Save and Export Notebook As > PDF: the server `make lab` starts,
     asked for a PDF, with no activated environment and no pandoc on PATH."""
-    import secrets
-    import signal
-    import socket
-    import time
     import urllib.request
-    from pathlib import Path
 
     _require_pdf()
-    root = Path(__file__).resolve().parents[1]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    bare = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
-                           if d and not (Path(d) / "pandoc").exists())
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": bare}
-    args = f"--no-browser --port={port} --ServerApp.ip=127.0.0.1 --IdentityProvider.token={token}"
-    server = subprocess.Popen(["make", "-s", "lab", f"LAB_DIR={lesson.parent}", f"LAB_ARGS={args}"],
-                              cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              start_new_session=True)
-    base, auth = f"http://127.0.0.1:{port}", {"Authorization": f"token {token}"}
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(urllib.request.Request(f"{base}/api/status", headers=auth),
-                                       timeout=5)
-                break
-            except OSError:
-                assert server.poll() is None, server.stdout.read().decode(errors="replace")
-                assert time.monotonic() < deadline, "the server did not start in 120 s"
-                time.sleep(1)
+    with make_lab(lesson.parent, tmp_path / "server.log", unactivated_env()) as (base, token, _):
+        auth = {"Authorization": f"token {token}"}
         request = urllib.request.Request(f"{base}/nbconvert/pdf/{lesson.name}?download=true",
                                          headers=auth)
         with urllib.request.urlopen(request, timeout=300) as response:
             body = response.read()
         assert body[:5] == b"%PDF-" and len(body) > 10_000
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lab_server import unactivated_env
 from pdf_text import pdf_text, widget_text
 
 from tools.run_series import findings, notebook_paths
@@ -47,12 +48,9 @@ def test_the_notebook_runs_and_every_claim_holds(quick_series, name):
 def _plain_nbconvert_pdf(notebook: Path, out: Path) -> subprocess.CompletedProcess:
     """``jupyter nbconvert --to pdf`` of this environment, started as a user starts it: the
     environment not activated (no VIRTUAL_ENV), no pandoc on PATH."""
-    bare = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
-                           if d and not (Path(d) / "pandoc").exists())
-    env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"} | {"PATH": bare}
     jupyter = Path(sys.prefix) / "bin" / "jupyter"
     return subprocess.run([str(jupyter), "nbconvert", "--to", "pdf", str(notebook), "--output-dir", str(out)],
-                          env=env, capture_output=True, text=True, timeout=600)
+                          env=unactivated_env(), capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.parametrize("name", NAMES)
