@@ -1,4 +1,4 @@
-"""Contrastive alignment helpers (notebook 3b): retrieval recall, prototypes, linear probe,
+"""Contrastive alignment helpers (notebooks 2d and 3d): retrieval recall, prototypes, linear probe,
 train-or-load caching, embeddings. Tiny data: seconds."""
 
 import numpy as np
@@ -129,3 +129,20 @@ def test_pairs_subset_and_course_files_have_no_clean_views(monkeypatch, tmp_path
     assert np.array_equal(sub.meta["index"], again.meta["index"])
     noisy, clean2 = C.pairs(data, "train", 20, clean=False)
     assert not clean2 and torch.equal(noisy.images, sub.images)
+
+
+# ----------------------------------------------------------------------------- 2d's sweep, 3d's grid
+
+def test_grid_taus_full_mode_holds_ntxents_whole_sweep_and_quick_mode_every_loss():
+    full = C.grid_taus(quick=False)
+    assert set(full) == set(C.LOSSES)
+    assert full["nt_xent"] == C.taus(quick=False)  # 3d reads 2d's runs from the cache
+    assert all(set(t) <= set(C.taus(quick=False)) for t in full.values())
+    assert C.grid_taus(quick=True) == {loss: C.taus(quick=True) for loss in C.LOSSES}
+
+
+def test_grid_names_an_unknown_loss():
+    from mmhelpers.analysis import alignment
+    data = toy_pairs(16)
+    with pytest.raises(ValueError, match="nt_xnet"):
+        alignment.grid(data, data, {"nt_xnet": (0.1,)})

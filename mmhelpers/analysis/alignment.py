@@ -9,19 +9,24 @@ import pandas as pd
 
 from .. import config
 from ..data.paired import PairedData
-from ..training.contrastive import LOSSES, taus, train_alignment, untrained_alignment
+from ..training.contrastive import LOSSES, grid_taus, train_alignment, untrained_alignment
 from .retrieval import run_scores
 
 
-def grid(train_data: PairedData, test_data: PairedData, loss_names=tuple(LOSSES), tau_values=None,
+def grid(train_data: PairedData, test_data: PairedData, taus_by_loss: dict | None = None,
          seed: int | None = None, progress: bool = True):
-    """Train-or-load every ``(loss, tau)`` and score it; plus the untrained baseline.
+    """Train-or-load every ``(loss, tau)`` of ``taus_by_loss`` (``{loss: temperatures}``; default
+    :func:`~mmhelpers.training.contrastive.grid_taus`, 3d's grid) and score it; plus the untrained
+    baseline.
 
     Returns ``(table, trained)``: a DataFrame indexed by ``(loss, tau)`` with every metric of
     :func:`scores` and the training seconds, and ``{(loss, tau): model}``.
     """
-    tau_values = taus() if tau_values is None else tau_values
-    runs = [("untrained", None)] + [(loss, t) for loss in loss_names for t in tau_values]
+    taus_by_loss = grid_taus() if taus_by_loss is None else taus_by_loss
+    unknown = sorted(set(taus_by_loss) - set(LOSSES))
+    if unknown:
+        raise ValueError(f"grid: taus_by_loss names unknown losses {unknown}; known: {sorted(LOSSES)}")
+    runs = [("untrained", None)] + [(loss, t) for loss, values in taus_by_loss.items() for t in values]
     rows, trained = {}, {}
     for loss, t in runs:
         if t is None:
