@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import warnings
 from dataclasses import dataclass
@@ -42,6 +44,29 @@ def _short(path: Path) -> str:
         return str(path)
 
 
+def release_free_memory(*_) -> bool:
+    """Hand the memory the C allocator holds free back to the system (glibc's ``malloc_trim``);
+    ``False`` where the C library has no such call.
+
+    The project runs with glibc's trimming switched off (the Makefile's ``MALLOC_MMAP_MAX_=0`` and
+    ``MALLOC_TRIM_THRESHOLD_``): a training loop that frees and allocates the same tensors every
+    batch then reuses them instead of asking the system again, about 1.5x faster. The cost is that
+    a cell's peak stays allocated for the rest of the notebook; released after each cell, the
+    speed stays inside the cell and the memory goes between cells.
+    """
+    libc = ctypes.CDLL(ctypes.util.find_library("c"))
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is None:
+        return False
+    trim(0)
+    return True
+
+
+def _release_memory_after_each_cell(shell) -> None:
+    if release_free_memory not in shell.events.callbacks["post_run_cell"]:
+        shell.events.register("post_run_cell", release_free_memory)
+
+
 def setup(seed: int | None = None, quiet: bool = False) -> Settings:
     """Seed everything, set plot styles, and report the run's settings.
 
@@ -63,6 +88,7 @@ def setup(seed: int | None = None, quiet: bool = False) -> Settings:
     shell = get_ipython()
     if shell is not None:   # tables reach the exported PDF as LaTeX, not wrapped text
         tables.register_latex_tables(shell)
+        _release_memory_after_each_cell(shell)
     warnings.filterwarnings("ignore", category=UserWarning, module="torch")
     warnings.filterwarnings("ignore", category=FutureWarning)
     logging.getLogger("matplotlib").setLevel(logging.WARNING)

@@ -60,6 +60,11 @@ Tried while building the series, measured with this benchmark's parts, and left 
   119 s against 104 s one at a time); the runner instead starts the next notebook's kernel early;
 * `torch.compile`: 27-39 s to compile, and slower afterwards on this CPU;
 * jemalloc instead of glibc's allocator with `MALLOC_MMAP_MAX_=0`: slower;
+* returning big tensors to the system at once (`MALLOC_MMAP_THRESHOLD_` of 32 MB instead of
+  `MALLOC_MMAP_MAX_=0`): 4a's peak fell from 4.02 to 3.71 GiB, but its training cells took 30-50%
+  longer; the notebooks keep the allocator as it is and release its free memory after every cell
+  instead (`mmhelpers.notebook.release_free_memory`, glibc's `malloc_trim`), which with the
+  relevance sweep on 7000 training pairs took 4a's peak to 2.41 GiB;
 * `DataLoader` worker processes: they compete with training for the two cores; batches are sliced from
   preloaded tensors instead;
 * the raw-audio CNN computed on 2-D layers one row high, with the first kernel's taps regrouped as

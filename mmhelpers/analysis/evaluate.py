@@ -44,7 +44,7 @@ class Predictions:
         return self.probs.max(1)
 
 
-def predict(model, data: PairedData, batch_size: int = 1024, device=None) -> Predictions:
+def predict(model, data: PairedData, batch_size: int = 256, device=None) -> Predictions:
     """Run ``model(images, audio)`` over ``data`` in eval mode, in order.
 
     The result is stored and reused (:mod:`mmhelpers.cache.results`) for the same model weights and data:

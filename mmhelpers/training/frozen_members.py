@@ -77,7 +77,7 @@ def encoder_outputs(model, data: PairedData):
 
 
 @torch.inference_mode()
-def _encode(encoders, data: PairedData, batch_size: int = 1024):
+def _encode(encoders, data: PairedData, batch_size: int = 256):
     device = next(encoders[0].parameters()).device
     outs = [[enc(x.to(device)).float().cpu() for enc, x in zip(encoders, (images, audio))]
             for images, audio, _ in PairedLoader(data, batch_size, shuffle=False)]
