@@ -13,10 +13,10 @@ notebook, its code cell and its place in that cell (the text carries numbers tha
 seed). ``docs/claims.md`` lists every claim with the seeds it was tried on and the share on which
 it held; a claim that does not hold on all of them has to be rewritten to what does hold.
 
-Offset ``k`` gives a notebook that trains one model the seed ``k``, and one that averages three seeds
-(1f) the seeds ``k, k+1, k+2``. Offsets 1, 2 and 3 therefore reuse the models 1f trained for seeds 1
-and 2 and add one new seed each: every single-seed claim sees seeds 0-3, and every claim of 1f about
-each of its seeds sees seeds 0-5 (its averages are over overlapping triples).
+Offset ``k`` gives a notebook that trains one model the seed ``k``, and one that compares three seeds
+(1c, 1d, 1f) the seeds ``k, k+1, k+2``. Offsets 1, 2 and 3 therefore reuse the models trained for
+seeds 1 and 2 and add one new seed each: every single-seed claim sees seeds 0-3, and every claim about
+each of three seeds sees seeds 0-5 (the averages are over overlapping triples).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def write_doc(frame, kept: dict[int, Path], doc: Path = DOC) -> str:
              "offset; the data, its split and its noise unchanged). A claim is a line printed by",
              "`mmhelpers.lesson.check`, identified by its notebook, code cell and place in the cell; its text is",
              "shown as the lowest offset printed it. A claim must hold on every seed tried. Offset k trains one",
-             "model with seed k, and 1f's three models with seeds k, k+1 and k+2.", "",
+             "model with seed k, and the three-seed comparisons (1c, 1d, 1f) seeds k, k+1 and k+2.", "",
              f"Seed offsets found: {offsets}.", "",
              "| notebook | claims | held on every seed tried | seeds tried (least, most) |",
              "|---|---|---|---|"]
