@@ -163,3 +163,18 @@ def test_griffin_lim_rebuilds_a_clip_whose_log_mel_is_close():
         errors[n_iter] = float((front.features(rebuilt.unsqueeze(1)) - mel)[voiced].abs().mean())
     # the iterations halve the error of the random phase (measured: 1.29 -> 0.67 log-mel units)
     assert errors[30] < 0.6 * errors[0] and errors[30] < 0.8, errors
+
+
+def test_a_loss_that_hands_over_the_audio_target_gets_exactly_what_the_encoder_computes_itself():
+    """The losses compute the audio target once (the encoder's input and what is drawn) and pass
+    it on: the posteriors and the autoencoder's code are bitwise those computed from the clip."""
+    torch.manual_seed(0)
+    images, audio = torch.rand(4, 1, 28, 28), torch.randn(4, 1, 8000)
+    for combine in ("poe", "moe"):
+        vae = MultimodalVAE(combine).eval()
+        target = vae.audio_target(audio)
+        for own, handed in zip(vae.posterior("audio", audio), vae.posterior("audio", audio, target)):
+            assert torch.equal(own, handed)
+    ae = BimodalAutoencoder().eval()
+    keep = torch.tensor([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    assert torch.equal(ae.code(images, audio, keep), ae.code(images, audio, keep, ae.audio_target(audio)))

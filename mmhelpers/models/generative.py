@@ -77,8 +77,11 @@ class _Parts(nn.Module):
     def encode_image(self, images: torch.Tensor) -> torch.Tensor:
         return self.image_encoder(images.flatten(1))
 
-    def encode_audio(self, audio: torch.Tensor) -> torch.Tensor:
-        return self.audio_encoder(self.audio_target(audio).flatten(1))
+    def encode_audio(self, audio: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+        """The audio encoder on :meth:`audio_target` of ``audio``; ``target``: that target, when the
+        caller has it already (a loss needs it as the reconstruction target too)."""
+        target = self.audio_target(audio) if target is None else target
+        return self.audio_encoder(target.flatten(1))
 
     def audio_target(self, audio: torch.Tensor) -> torch.Tensor:
         """What the model draws of a clip, (B, 1, bands, WORD_FRAMES + 1): the spoken
@@ -122,9 +125,11 @@ class MultimodalVAE(_Parts):
     def extra_repr(self) -> str:
         return f"combine={self.combine!r}, latent={self.latent}"
 
-    def posterior(self, modality: str, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``q(z | x)`` of one modality: ``(mean, log-variance)``; ``x`` raw (image or waveform)."""
-        out = self.encode_image(x) if modality == "image" else self.encode_audio(x)
+    def posterior(self, modality: str, x: torch.Tensor,
+                  target: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``q(z | x)`` of one modality: ``(mean, log-variance)``; ``x`` raw (image or waveform),
+        ``target`` as in :meth:`encode_audio`."""
+        out = self.encode_image(x) if modality == "image" else self.encode_audio(x, target)
         mu, logvar = out.chunk(2, dim=1)
         return mu, logvar.clamp(-8.0, 8.0)
 
@@ -151,10 +156,11 @@ class BimodalAutoencoder(_Parts):
     def extra_repr(self) -> str:
         return f"latent={self.latent}"
 
-    def code(self, images: torch.Tensor, audio: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    def code(self, images: torch.Tensor, audio: torch.Tensor, keep: torch.Tensor | None = None,
+             target: torch.Tensor | None = None) -> torch.Tensor:
         """The shared code; ``keep`` (B, 2) zeroes the image's (column 0) or the audio's (1)
-        representation where it is 0."""
-        h_image, h_audio = self.encode_image(images), self.encode_audio(audio)
+        representation where it is 0; ``target`` as in :meth:`encode_audio`."""
+        h_image, h_audio = self.encode_image(images), self.encode_audio(audio, target)
         if keep is not None:
             h_image, h_audio = h_image * keep[:, :1], h_audio * keep[:, 1:]
         return self.shared(torch.cat([h_image, h_audio], dim=1))

@@ -61,9 +61,9 @@ class MVAELoss:
     alone."""
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
-        target = model.audio_target(audio)
+        target = model.audio_target(audio)  # once: the audio encoder's input and what is drawn
         experts = {"image": model.posterior("image", images),
-                   "audio": model.posterior("audio", audio)}
+                   "audio": model.posterior("audio", audio, target)}
         total = 0.0
         for subset in (MODALITIES, ("image",), ("audio",)):
             mus = [experts[m][0] for m in subset]
@@ -79,9 +79,9 @@ class MMVAELoss:
     posteriors, each drawing both modalities."""
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
-        target = model.audio_target(audio)
-        terms = [elbo(model, *model.posterior(m, x), images, target)
-                 for m, x in zip(MODALITIES, (images, audio))]
+        target = model.audio_target(audio)  # once: the audio encoder's input and what is drawn
+        terms = [elbo(model, *model.posterior("image", images), images, target),
+                 elbo(model, *model.posterior("audio", audio, target), images, target)]
         return (sum(terms) / len(terms)).mean()
 
 
@@ -96,5 +96,5 @@ class BimodalAELoss:
         # 0: both kept, 1: no image, 2: no audio
         which = torch.randint(0, 3, (len(images),), device=images.device)
         keep = torch.stack([which != 1, which != 2], dim=1).float()
-        code = model.code(images, audio, keep)
+        code = model.code(images, audio, keep, target)
         return reconstruction(model, code, images, target).mean()
