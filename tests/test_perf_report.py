@@ -39,3 +39,10 @@ def test_notebook_times_in_yardstick_epochs_and_the_warm_share():
     page = perf_report.render(r)
     assert "| 1f_late | 200.0 | 20.0 | 20.0 |" in page
     assert "| max notebook full cold yardstick epochs | 20.0 | <= 15 |" in page
+
+
+def test_the_yardstick_is_the_mean_of_before_and_after_the_cold_series_where_both_exist():
+    r = {"end_to_end_epoch_s_reference": 8.0, "yardstick_epoch_s_after": 12.0, "yardstick_epoch_s": 10.0,
+         "series_full_cold_s": 300.0, "series_full_cold_notebooks_s": {"1f_late.ipynb": 150.0, "total": 300.0}}
+    assert perf_report.derived(r)["notebook_full_cold_yardstick_epochs"] == {"1f_late.ipynb": 15.0}
+    assert "the mean of 8.0 s before and 12.0 s after the full cold series" in perf_report.render(r)
