@@ -61,7 +61,8 @@ class MVAELoss:
     alone."""
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
-        target = model.audio_target(audio)  # once: the audio encoder's input and what is drawn
+        # once: the audio encoder's input and what is drawn
+        target = model.audio_target(audio)
         experts = {"image": model.posterior("image", images),
                    "audio": model.posterior("audio", audio, target)}
         total = 0.0
@@ -79,7 +80,8 @@ class MMVAELoss:
     posteriors, each drawing both modalities."""
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
-        target = model.audio_target(audio)  # once: the audio encoder's input and what is drawn
+        # once: the audio encoder's input and what is drawn
+        target = model.audio_target(audio)
         terms = [elbo(model, *model.posterior("image", images), images, target),
                  elbo(model, *model.posterior("audio", audio, target), images, target)]
         return (sum(terms) / len(terms)).mean()
