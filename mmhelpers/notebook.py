@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -54,12 +55,17 @@ def release_free_memory(*_) -> bool:
     a cell's peak stays allocated for the rest of the notebook; released after each cell, the
     speed stays inside the cell and the memory goes between cells.
     """
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    trim = getattr(libc, "malloc_trim", None)
+    trim = _malloc_trim()
     if trim is None:
         return False
     trim(0)
     return True
+
+
+@functools.cache
+def _malloc_trim():
+    """The C library's ``malloc_trim``, looked up once; ``None`` where there is none."""
+    return getattr(ctypes.CDLL(ctypes.util.find_library("c")), "malloc_trim", None)
 
 
 def _release_memory_after_each_cell(shell) -> None:

@@ -249,6 +249,14 @@ def bench_dataset(quick: bool) -> dict:
             "dataset_build_peak_gb": round(max(peak, before), 2)}
 
 
+def _epoch_in_child(kind: str, quick: bool, epochs: str) -> dict:
+    """One ``--_epoch kind`` measurement in a fresh process (glibc's default allocator for the
+    reference loop): its JSON line."""
+    _, out = _run(["-m", "tools.bench", "--_epoch", kind, "--_epochs", epochs] + (["--quick"] if quick else []),
+                  _env(None, quick, allocator=kind.startswith("ours")))
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     """Each loop in its own process, the kinds alternating for ``rounds`` rounds; per kind the
     fastest epoch. This machine's speed drifts by 10-20% from one minute to the next, and one
@@ -259,9 +267,7 @@ def bench_epochs(quick: bool, rounds: int = 2) -> dict:
     res = {kind: [] for kind in kinds}
     for _ in range(rounds):
         for kind in kinds:
-            _, out = _run(["-m", "tools.bench", "--_epoch", kind, "--_epochs", epochs] + (["--quick"] if quick else []),
-                          _env(None, quick, allocator=kind.startswith("ours")))
-            res[kind].append(json.loads(out.strip().splitlines()[-1]))
+            res[kind].append(_epoch_in_child(kind, quick, epochs))
     best = {kind: min(r["seconds_per_epoch"] for r in runs) for kind, runs in res.items()}
     out = {"epoch_s_by_round": {k: [round(r["seconds_per_epoch"], 3) for r in runs] for k, runs in res.items()}}
     # train_epoch_speedup: 1e's fusion model as the series trains it (a head on frozen encoders);
@@ -279,9 +285,7 @@ def yardstick_after(before: float, rounds: int = 2) -> dict:
     measured again right after the full cold series, which takes a third of an hour: the machine's
     speed drifts by 10-20% within minutes, so the notebooks' times are set against the mean of the
     measurements before and after them (``yardstick_epoch_s``), not against one taken earlier."""
-    after = min(json.loads(_run(["-m", "tools.bench", "--_epoch", "reference", "--_epochs", "2"],
-                                _env(None, False, allocator=False))[1].strip().splitlines()[-1])["seconds_per_epoch"]
-                for _ in range(rounds))
+    after = min(_epoch_in_child("reference", False, "2")["seconds_per_epoch"] for _ in range(rounds))
     return {"yardstick_epoch_s_after": round(after, 3), "yardstick_epoch_s": round((before + after) / 2, 3)}
 
 
