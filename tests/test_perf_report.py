@@ -46,3 +46,30 @@ def test_the_yardstick_is_the_mean_of_before_and_after_the_cold_series_where_bot
          "series_full_cold_s": 300.0, "series_full_cold_notebooks_s": {"1f_late.ipynb": 150.0, "total": 300.0}}
     assert perf_report.derived(r)["notebook_full_cold_yardstick_epochs"] == {"1f_late.ipynb": 15.0}
     assert "the mean of 8.0 s before and 12.0 s after the full cold series" in perf_report.render(r)
+
+
+def test_the_runners_summary_of_each_series_run_is_on_the_page():
+    r = {"series_quick_s": 100.0, "series_quick_notebooks_s": {"1a_image.ipynb": 12.9, "total": 100.0},
+         "series_quick_summary": ["series: 18 notebooks ran; 1 claim(s) do not hold, 0 error(s), 0 failed export(s)",
+                                  "  ✗ 1f_late_fusion: late fusion is ahead  <- DOES NOT HOLD in this run"]}
+    page = perf_report.render(r)
+    assert "| quick | series: 18 notebooks ran; 1 claim(s) do not hold" in page
+    assert "| quick | ✗ 1f_late_fusion: late fusion is ahead" in page
+
+
+def test_the_bench_keeps_a_series_run_whose_runner_reports_a_false_claim():
+    """The runner exits 1 when a claim did not hold or a notebook erred; the series still ran, so
+    the benchmark takes its times instead of failing; any other exit code is a failure."""
+    import os
+
+    import pytest
+
+    from tools import bench
+
+    env = dict(os.environ)
+    seconds, out = bench._run(["-c", "print('ran'); raise SystemExit(1)"], env, allowed=(0, 1))
+    assert out.strip() == "ran" and seconds >= 0
+    with pytest.raises(RuntimeError, match="failed"):
+        bench._run(["-c", "raise SystemExit(1)"], env)
+    with pytest.raises(RuntimeError, match="failed"):
+        bench._run(["-c", "raise SystemExit(2)"], env, allowed=(0, 1))

@@ -76,9 +76,10 @@ def _tree_pss_gib(root: int) -> float | None:
 
 
 def _run(args: list[str], env: dict, timeout: int = 3600, label: str | None = None,
-         cwd: Path = ROOT) -> tuple[float, str]:
-    """Run ``python <args>`` in ``cwd``; return (seconds, stdout). With ``label``, the peak summed PSS
-    of the whole process tree (kernels included), sampled every 0.5 s, goes to ``PEAKS[label]``."""
+         cwd: Path = ROOT, allowed: tuple[int, ...] = (0,)) -> tuple[float, str]:
+    """Run ``python <args>`` in ``cwd``; return (seconds, stdout); an exit code outside ``allowed``
+    raises. With ``label``, the peak summed PSS of the whole process tree (kernels included), sampled
+    every 0.5 s, goes to ``PEAKS[label]``."""
     t0 = time.perf_counter()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=err, text=True, cwd=cwd)
@@ -92,7 +93,7 @@ def _run(args: list[str], env: dict, timeout: int = 3600, label: str | None = No
             time.sleep(0.5)
         out.seek(0), err.seek(0)
         stdout, stderr = out.read(), err.read()
-    if proc.returncode != 0:
+    if proc.returncode not in allowed:
         raise RuntimeError(f"{' '.join(args)} failed:\n{stdout[-3000:]}\n{stderr[-3000:]}")
     if label:
         PEAKS[label] = round(peak, 2)
@@ -289,18 +290,24 @@ def yardstick_after(before: float, rounds: int = 2) -> dict:
     return {"yardstick_epoch_s_after": round(after, 3), "yardstick_epoch_s": round((before + after) / 2, 3)}
 
 
-def bench_series(quick: bool, cache: Path, label: str, tree: Path = ROOT, prefix: str = "") -> dict:
+def bench_series(quick: bool, cache: Path, label: str, tree: Path = ROOT, prefix: str = "",
+                 keep: Path | None = None) -> dict:
     """The notebook series of the checkout ``tree`` (this one, or another version of the project for
-    a comparison in the same run: its own runner and package, ``prefix`` on its keys)."""
+    a comparison in the same run: its own runner and package, ``prefix`` on its keys). ``keep``: a
+    folder for the executed notebooks (else they go to a temporary one)."""
     runner = "tools.run_series" if (tree / "tools" / "run_series.py").is_file() else "mmhelpers.series"
     env = _env(cache, quick)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH", "")) if p)
     with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
+        out = str(keep or out)
+        # exit code 1: every notebook ran, and the runner's summary lists a claim that failed or an error
         seconds, stdout = _run(["-m", runner, "--out", out] + (["--quick"] if quick else []), env, timeout=7200,
-                               label=f"{prefix}series {label}", cwd=tree)
+                               label=f"{prefix}series {label}", cwd=tree, allowed=(0, 1))
     # the runner prints its times as one JSON line (older runners: the last line; now a summary follows)
     per_notebook = next(json.loads(line) for line in reversed(stdout.strip().splitlines()) if line.startswith("{"))
-    return {f"{prefix}series_{label}_s": round(seconds, 1), f"{prefix}series_{label}_notebooks_s": per_notebook}
+    problems = [line for line in stdout.splitlines() if line.startswith(("series:", "  ✗", "  error in"))]
+    return {f"{prefix}series_{label}_s": round(seconds, 1), f"{prefix}series_{label}_notebooks_s": per_notebook,
+            f"{prefix}series_{label}_summary": problems}
 
 
 def slowdowns(result: dict, labels, min_seconds: float = 5.0) -> dict:
@@ -328,6 +335,9 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", type=Path, default=None,
                     help="another checkout of the project (e.g. a git worktree of an older commit): its series "
                          "runs beside this one's, each mode in turn, and the per-notebook slowdown is reported")
+    ap.add_argument("--keep-cold", type=Path, default=None,
+                    help="keep this checkout's full cold run of the series in this folder (e.g. reports/executed: "
+                         "the executed notebooks then serve as the series' own run for tools.export and tools.claims)")
     ap.add_argument("--_epoch", choices=[f"{side}{what}" for what in ("", "_intermediate", "_late")
                                          for side in ("ours", "reference")], help=argparse.SUPPRESS)
     ap.add_argument("--_epochs", type=int, default=2, help=argparse.SUPPRESS)
@@ -352,7 +362,8 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory(prefix="mmcache-") as caches:
             for quick, label in modes:      # the two checkouts in turn: the machine's drift hits both
                 for tree, prefix in trees:
-                    result.update(bench_series(quick, Path(caches) / (prefix or "this"), label, tree, prefix))
+                    keep = args.keep_cold if (label == "full_cold" and not prefix) else None
+                    result.update(bench_series(quick, Path(caches) / (prefix or "this"), label, tree, prefix, keep))
                     print(f"{prefix}series {label}: {result[f'{prefix}series_{label}_s']} s", flush=True)
                 if label == "full_cold" and "end_to_end_epoch_s_reference" in result:
                     result.update(yardstick_after(result["end_to_end_epoch_s_reference"]))

@@ -136,6 +136,11 @@ def render(r: dict) -> str:
               if f"baseline_series_{label}_s" in r else [])) for label in labels]), "",
             "Per notebook (the first notebook's time includes starting the series; `dataset` is the build):", "",
             _notebooks(r, labels), ""]
+        said = [(label.replace("_", " "), line.strip()) for label in labels
+                for line in r.get(f"series_{label}_summary", [])]
+        if said:
+            out += ["What the series runner's summary said after each run (a claim that did not hold or an "
+                    "error is listed under its run):", "", markdown_table(["mode", "summary"], said), ""]
     if r.get("peak_memory_gib_by_run"):
         out += ["## Memory", "", "Peak proportional set size of all processes of a run together (GiB):", "",
                 markdown_table(["run", "peak (GiB)"], sorted(r["peak_memory_gib_by_run"].items())), ""]
