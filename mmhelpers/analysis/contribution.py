@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from .. import config
+from ..cache.results import compute_or_load
 from ..data.paired import PairedData
 from ..training.frozen_members import member_outputs
 
@@ -129,7 +130,13 @@ def mean_outputs(model, means: dict) -> tuple[torch.Tensor, torch.Tensor]:
 
 def measures(model, data: PairedData, means: dict, permutations: int = 5) -> dict:
     """Every measure of this module for one fusion model on ``data`` (all in %): its accuracy,
-    EMAP's, the perceptual drops and the Shapley values of both modalities."""
+    EMAP's, the perceptual drops and the Shapley values of both modalities; stored, so that a
+    re-run reads them (:func:`~mmhelpers.cache.results.compute_or_load`)."""
+    spec = {"model": model, "data": data, "means": means, "permutations": permutations}
+    return compute_or_load("contribution", spec, lambda: _measures(model, data, means, permutations))
+
+
+def _measures(model, data: PairedData, means: dict, permutations: int) -> dict:
     a, b = outputs(model, data)
     fill_a, fill_b = mean_outputs(model, means)
     values = coalition_values(model, a, b, data.labels, fill_a, fill_b)

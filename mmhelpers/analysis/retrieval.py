@@ -63,7 +63,13 @@ def recall_at_k(query: np.ndarray, gallery: np.ndarray, q_labels, g_labels, ks=(
 
 
 def linear_probe(train_x, train_y, test_x, test_y, seed: int = config.SEED) -> float:
-    """Test accuracy of a logistic regression fitted on frozen training features (standardised)."""
+    """Test accuracy of a logistic regression fitted on frozen training features (standardised);
+    stored, so that a re-run reads it (:func:`~mmhelpers.cache.results.compute_or_load`)."""
+    spec = {"train": [train_x, train_y], "test": [test_x, test_y], "seed": seed}
+    return compute_or_load("linear_probe", spec, lambda: _linear_probe(train_x, train_y, test_x, test_y, seed))
+
+
+def _linear_probe(train_x, train_y, test_x, test_y, seed: int) -> float:
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     return float(probe.fit(train_x, train_y).score(test_x, test_y))
 

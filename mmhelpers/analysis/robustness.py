@@ -111,12 +111,16 @@ def absent(model: nn.Module, modality: str):
 
 
 def corrupted(data: PairedData, modality: str, severity: float, seed: int = config.SEED) -> PairedData:
-    """``data`` with one modality passed through the generator's own corruption at ``severity``."""
-    if modality == "image":
-        return replace(data, f"image {severity:g}", images=corrupt_images(data.images.numpy(), severity, seed))
-    if modality == "audio":
-        return replace(data, f"audio {severity:g}", audio=corrupt_audios(data.audio.numpy(), severity, seed))
-    raise ValueError(f"corrupted: modality must be one of {MODALITIES}, got {modality!r}")
+    """``data`` with one modality passed through the generator's own corruption at ``severity``.
+    The corruption is a function of the data, the severity and the seed, so it is stored and read
+    back on a re-run (:func:`~mmhelpers.cache.results.compute_or_load`)."""
+    corrupt = {"image": corrupt_images, "audio": corrupt_audios}.get(modality)
+    if corrupt is None:
+        raise ValueError(f"corrupted: modality must be one of {MODALITIES}, got {modality!r}")
+    views = {"image": data.images, "audio": data.audio}
+    spec = {"data": data, "modality": modality, "severity": float(severity), "seed": seed}
+    new = compute_or_load("corrupted", spec, lambda: corrupt(views[modality].numpy(), severity, seed))
+    return replace(data, f"{modality} {severity:g}", **{"images" if modality == "image" else "audio": new})
 
 
 def test_subset(splits, n: int | None = None, seed: int = config.SEED) -> tuple[PairedData, PairedData | None]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..cache.results import compute_or_load
 from ..data.paired import PairedData, PairedLoader
 
 
@@ -44,12 +45,19 @@ def classify(classifier, images: torch.Tensor | None, audio: torch.Tensor | None
 
 def coherence(model, data: PairedData, source: str, classifiers: dict) -> np.ndarray:
     """Per pair: whether the translation from ``source`` is labelled as the pair's digit by the
-    classifier of the other modality (``classifiers["image"]`` / ``["audio"]``)."""
+    classifier of the other modality (``classifiers["image"]`` / ``["audio"]``). Stored, so that a
+    re-run reads it (:func:`~mmhelpers.cache.results.compute_or_load`)."""
+    judge = classifiers["image" if source == "audio" else "audio"]
+    spec = {"model": model, "data": data, "source": source, "judge": judge}
+    return compute_or_load("coherence", spec, lambda: _coherence(model, data, source, judge))
+
+
+def _coherence(model, data: PairedData, source: str, judge) -> np.ndarray:
     drawn = translate(model, data, source)
     if source == "audio":
-        labels = classify(classifiers["image"], drawn, None)
+        labels = classify(judge, drawn, None)
     else:
-        labels = classify(classifiers["audio"], None, drawn)
+        labels = classify(judge, None, drawn)
     return labels == data.labels.numpy()
 
 
