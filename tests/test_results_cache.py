@@ -97,3 +97,48 @@ def test_predict_is_reused_only_for_the_same_weights_and_data():
     assert not np.allclose(gone.logits, moved.logits)
     unnamed = pairs(fingerprint="", seed=2)
     assert unnamed[np.arange(5)].fingerprint == ""  # a selection of unidentified data stays unidentified
+
+
+def test_what_4a_and_4c_compute_after_training_is_stored_and_read_back(monkeypatch):
+    """The results a warm re-run of 4a and 4c reads instead of computing: the contribution
+    measures, a corrupted view, coherence and linear probes. Each is computed once per content."""
+    from mmhelpers.analysis import contribution, retrieval, translation
+    from mmhelpers.analysis import robustness as rb
+
+    calls = []
+
+    def counted(name, value):
+        def compute(*args, **kwargs):
+            calls.append(name)
+            return value() if callable(value) else value
+        return compute
+
+    torch.manual_seed(0)
+    model, data = TwoInputs().eval(), pairs()
+    means = {"image": torch.zeros(1, 28, 28), "audio": torch.zeros(8000)}
+    monkeypatch.setattr(contribution, "_measures", counted("measures", {"accuracy": 50.0}))
+    monkeypatch.setattr(translation, "_coherence", counted("coherence", np.ones(12, bool)))
+    monkeypatch.setattr(retrieval, "_linear_probe", counted("probe", 0.5))
+    monkeypatch.setattr(rb, "corrupt_images", counted("corrupt", lambda: np.zeros((12, 1, 28, 28), np.float32)))
+    x, y = np.random.default_rng(0).normal(size=(12, 3)), np.arange(12) % 10
+    for _ in range(2):
+        assert contribution.measures(model, data, means) == {"accuracy": 50.0}
+        assert translation.coherence(model, data, "image", {"audio": model}).all()
+        assert retrieval.linear_probe(x, y, x, y) == 0.5
+        assert rb.corrupted(data, "image", 0.5).images.abs().sum() == 0
+    assert sorted(calls) == ["coherence", "corrupt", "measures", "probe"]     # once each
+    rb.corrupted(data, "image", 1.0)                                           # another severity: computed
+    contribution.measures(model, data, means, permutations=3)                  # another setting: computed
+    assert calls.count("corrupt") == 2 and calls.count("measures") == 2
+
+
+def test_a_bootstrap_interval_is_computed_once_per_content(monkeypatch):
+    from mmhelpers.analysis import comparison
+
+    correct = (np.arange(200) % 7 != 0).astype(float)
+    first = comparison.accuracy_interval(correct)
+    assert first[0] < 100 * correct.mean() < first[1]
+    monkeypatch.setattr(comparison, "_bootstrap", lambda *a: pytest.fail("computed again"))
+    assert comparison.accuracy_interval(correct) == first                 # read back
+    with pytest.raises(pytest.fail.Exception):
+        comparison.accuracy_interval(correct, confidence=0.9)              # another setting: computed
