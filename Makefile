@@ -57,9 +57,11 @@ test: setup
 test-fast: setup
 	$(BIN)/python -m pytest -q tests -m "not notebooks"
 
+# BENCH_ARGS: e.g. "--keep-cold reports/executed" (the cold run then serves as the series' own run)
+BENCH_ARGS ?=
 bench: setup
 	@mkdir -p .bench
-	set -o pipefail; $(BIN)/python -m tools.bench | tee .bench/bench.log
+	set -o pipefail; $(BIN)/python -m tools.bench $(BENCH_ARGS) | tee .bench/bench.log
 	$(BIN)/python -m tools.perf_report .bench/bench.log docs/performance.md
 
 export: setup
