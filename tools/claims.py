@@ -13,10 +13,12 @@ notebook, its code cell and its place in that cell (the text carries numbers tha
 seed). ``docs/claims.md`` lists every claim with the seeds it was tried on and the share on which
 it held; a claim that does not hold on all of them has to be rewritten to what does hold.
 
-Offset ``k`` gives a notebook that trains one model the seed ``k``, and one that compares three seeds
-(1c, 1d, 1f) the seeds ``k, k+1, k+2``. Offsets 1, 2 and 3 therefore reuse the models trained for
-seeds 1 and 2 and add one new seed each: every single-seed claim sees seeds 0-3, and every claim about
-each of three seeds sees seeds 0-5 (the averages are over overlapping triples).
+Offset ``k`` turns a notebook's training seed ``i`` into ``i + k``: a notebook that trains one model
+gets seed ``k``, one that compares two or three seeds (1a; 1c, 1d, 1f) the seeds ``k, k+1(, k+2)``.
+Offsets 1, 2 and 3 therefore reuse the models trained for the seeds before and add one new seed each:
+every single-seed claim sees seeds 0-3, and every claim about each of three seeds sees seeds 0-5 (the
+averages are over overlapping triples). Notebooks that train nothing (00, 2a-2c) print the same
+claims at every offset and are run at offset 0 only (``--only``).
 """
 
 from __future__ import annotations
@@ -81,8 +83,10 @@ def write_doc(frame, kept: dict[int, Path], doc: Path = DOC) -> str:
              "(`make all`, seed offset 0) and reruns with `MM_SEED_OFFSET` set (every training seed shifted by the",
              "offset; the data, its split and its noise unchanged). A claim is a line printed by",
              "`mmhelpers.lesson.check`, identified by its notebook, code cell and place in the cell; its text is",
-             "shown as the lowest offset printed it. A claim must hold on every seed tried. Offset k trains one",
-             "model with seed k, and the three-seed comparisons (1c, 1d, 1f) seeds k, k+1 and k+2.", "",
+             "shown as the lowest offset printed it. A claim must hold on every seed tried. Offset k turns each",
+             "training seed i into i + k: a notebook that trains one model trains seed k, the comparisons over",
+             "seeds (1a, 1c, 1d, 1f) seeds k, k+1 (and k+2). Notebooks that train nothing (00, 2a-2c) are run",
+             "once: their claims do not depend on a training seed.", "",
              f"Seed offsets found: {offsets}.", "",
              "| notebook | claims | held on every seed tried | seeds tried (least, most) |",
              "|---|---|---|---|"]
