@@ -143,7 +143,7 @@ def test_the_spoken_word_names_what_is_wrong_with_its_input():
 def test_a_model_draws_what_it_is_trained_on_and_turns_it_back_into_a_clip():
     model = MultimodalVAE("moe")
     audio = tiny_pairs(4).audio
-    log_mel = model.audio_input.features(audio)
+    log_mel = MelInput().features(audio)
     target = model.audio_target(audio)
     assert target.shape == (4, 1, 32, WORD_FRAMES + 1)
     expected = placed(spoken_word(log_mel), background(log_mel), log_mel.shape[3])
@@ -178,3 +178,25 @@ def test_a_loss_that_hands_over_the_audio_target_gets_exactly_what_the_encoder_c
     ae = BimodalAutoencoder().eval()
     keep = torch.tensor([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     assert torch.equal(ae.code(images, audio, keep), ae.code(images, audio, keep, ae.audio_target(audio)))
+
+
+def test_the_spoken_word_computed_once_per_split_is_bitwise_what_a_batch_computes():
+    """Training hands the generative models their spoken word precomputed (in chunks of 1024 clips,
+    as :func:`~mmhelpers.features.precompute.with_features` does), not the clips: the same numbers
+    as computing it from the clips of each batch, so the models train exactly as before."""
+    from mmhelpers.features.precompute import for_model
+
+    data = tiny_pairs(12)
+    model = MultimodalVAE("poe").eval()
+    (pre,) = for_model(model, data)
+    assert pre.features and pre.audio.shape == (12, *model.audio_input.feature_shape) == (12, 1, 32, WORD_FRAMES + 1)
+    log_mel = MelInput().features(data.audio)
+    by_hand = torch.cat([spoken_word(log_mel) / 5.0, (background(log_mel) + 2.0) / 7.0], dim=3)
+    for batch in (slice(0, 5), slice(5, 12)):
+        assert torch.equal(model.audio_target(data.audio[batch]), pre.audio[batch])
+        assert torch.equal(model.audio_target(pre.audio[batch]), pre.audio[batch])     # passed through
+    assert torch.equal(pre.audio, by_hand)
+    with torch.no_grad():
+        assert torch.equal(model(data.images[:5], data.audio[:5]), model(data.images[:5], pre.audio[:5]))
+    with pytest.raises(ValueError, match="precomputed features must be"):
+        model.audio_target(log_mel)                 # a log-mel spectrogram is not what the model reads
