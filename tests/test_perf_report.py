@@ -1,8 +1,11 @@
 """docs/performance.md is rendered from the benchmark's JSON, every number from it."""
 
 import json
+import os
 
-from tools import perf_report
+import pytest
+
+from tools import bench, perf_report
 
 
 def test_the_page_comes_from_the_json(tmp_path):
@@ -60,12 +63,6 @@ def test_the_runners_summary_of_each_series_run_is_on_the_page():
 def test_the_bench_keeps_a_series_run_whose_runner_reports_a_false_claim():
     """The runner exits 1 when a claim did not hold or a notebook erred; the series still ran, so
     the benchmark takes its times instead of failing; any other exit code is a failure."""
-    import os
-
-    import pytest
-
-    from tools import bench
-
     env = dict(os.environ)
     seconds, out = bench._run(["-c", "print('ran'); raise SystemExit(1)"], env, allowed=(0, 1))
     assert out.strip() == "ran" and seconds >= 0
@@ -73,3 +70,30 @@ def test_the_bench_keeps_a_series_run_whose_runner_reports_a_false_claim():
         bench._run(["-c", "raise SystemExit(1)"], env)
     with pytest.raises(RuntimeError, match="failed"):
         bench._run(["-c", "raise SystemExit(2)"], env, allowed=(0, 1))
+
+
+def test_the_bench_reports_the_runners_summary_of_what_its_series_run_wrote(tmp_path):
+    """``bench_series`` on a checkout whose runner writes one notebook with a claim that does not
+    hold and exits 1: the times are kept, the notebook lands in ``keep``, and the summary names the
+    claim (the series runner's own :func:`~tools.run_series.summary` of the executed notebooks)."""
+    tree = tmp_path / "checkout"
+    (tree / "tools").mkdir(parents=True)
+    (tree / "tools" / "__init__.py").write_text("")
+    (tree / "tools" / "run_series.py").write_text('''
+import json, sys
+from pathlib import Path
+import nbformat
+out = Path(sys.argv[sys.argv.index("--out") + 1])
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("check(...)", outputs=[nbformat.v4.new_output(
+    "stream", name="stdout", text="\\u2717 the heads agree  <- DOES NOT HOLD in this run\\n")])])
+out.mkdir(parents=True, exist_ok=True)
+nbformat.write(nb, out / "1a_image.ipynb")
+print(json.dumps({"1a_image.ipynb": 1.0, "total": 1.0}))
+sys.exit(1)
+''')
+    keep = tmp_path / "executed"
+    r = bench.bench_series(False, tmp_path / "cache", "full_cold", tree=tree, keep=keep)
+    assert r["series_full_cold_notebooks_s"] == {"1a_image.ipynb": 1.0, "total": 1.0}
+    assert (keep / "1a_image.ipynb").is_file()
+    assert r["series_full_cold_summary"][0].startswith("series: 1 notebooks ran; 1 claim(s) do not hold")
+    assert "✗ 1a_image: the heads agree" in r["series_full_cold_summary"][1]

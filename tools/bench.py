@@ -37,9 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from mmhelpers import config
+
+from . import run_series
 
 ROOT = config.project_root()  # the checkout: where ``python -m tools.*`` is run
 ALLOCATOR_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
@@ -298,16 +301,15 @@ def bench_series(quick: bool, cache: Path, label: str, tree: Path = ROOT, prefix
     runner = "tools.run_series" if (tree / "tools" / "run_series.py").is_file() else "mmhelpers.series"
     env = _env(cache, quick)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tree), env.get("PYTHONPATH", "")) if p)
-    with tempfile.TemporaryDirectory(prefix="mmseries-") as out:
-        out = str(keep or out)
+    with nullcontext(keep) if keep else tempfile.TemporaryDirectory(prefix="mmseries-") as out:
         # exit code 1: every notebook ran, and the runner's summary lists a claim that failed or an error
-        seconds, stdout = _run(["-m", runner, "--out", out] + (["--quick"] if quick else []), env, timeout=7200,
-                               label=f"{prefix}series {label}", cwd=tree, allowed=(0, 1))
-    # the runner prints its times as one JSON line (older runners: the last line; now a summary follows)
-    per_notebook = next(json.loads(line) for line in reversed(stdout.strip().splitlines()) if line.startswith("{"))
-    problems = [line for line in stdout.splitlines() if line.startswith(("series:", "  ✗", "  error in"))]
+        seconds, stdout = _run(["-m", runner, "--out", str(out)] + (["--quick"] if quick else []), env,
+                               timeout=7200, label=f"{prefix}series {label}", cwd=tree, allowed=(0, 1))
+        # the runner prints its times as one JSON line (older runners: the last line; now a summary follows)
+        per_notebook = next(json.loads(line) for line in reversed(stdout.strip().splitlines()) if line.startswith("{"))
+        said, _ = run_series.summary(Path(out), [k for k in per_notebook if k.endswith(".ipynb")])
     return {f"{prefix}series_{label}_s": round(seconds, 1), f"{prefix}series_{label}_notebooks_s": per_notebook,
-            f"{prefix}series_{label}_summary": problems}
+            f"{prefix}series_{label}_summary": said.splitlines()}
 
 
 def slowdowns(result: dict, labels, min_seconds: float = 5.0) -> dict:
