@@ -114,13 +114,12 @@ def corrupted(data: PairedData, modality: str, severity: float, seed: int = conf
     """``data`` with one modality passed through the generator's own corruption at ``severity``.
     The corruption is a function of the data, the severity and the seed, so it is stored and read
     back on a re-run (:func:`~mmhelpers.cache.results.compute_or_load`)."""
-    corrupt = {"image": corrupt_images, "audio": corrupt_audios}.get(modality)
-    if corrupt is None:
+    if modality not in MODALITIES:
         raise ValueError(f"corrupted: modality must be one of {MODALITIES}, got {modality!r}")
-    views = {"image": data.images, "audio": data.audio}
+    corrupt, view = (corrupt_images, "images") if modality == "image" else (corrupt_audios, "audio")
     spec = {"data": data, "modality": modality, "severity": float(severity), "seed": seed}
-    new = compute_or_load("corrupted", spec, lambda: corrupt(views[modality].numpy(), severity, seed))
-    return replace(data, f"{modality} {severity:g}", **{"images" if modality == "image" else "audio": new})
+    new = compute_or_load("corrupted", spec, lambda: corrupt(getattr(data, view).numpy(), severity, seed))
+    return replace(data, f"{modality} {severity:g}", **{view: new})
 
 
 def test_subset(splits, n: int | None = None, seed: int = config.SEED) -> tuple[PairedData, PairedData | None]:
