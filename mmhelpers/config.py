@@ -41,6 +41,11 @@ def is_quick(quick: bool | None = None) -> bool:
     return _flag("MM_QUICK") if quick is None else bool(quick)
 
 
+def by_mode(full, quick_value, quick: bool | None = None):
+    """``full`` in full mode, ``quick_value`` in quick mode: the one switch between the two."""
+    return quick_value if is_quick(quick) else full
+
+
 def force_retrain() -> bool:
     """``MM_RETRAIN=1`` makes train-or-load ignore cached weights, and memo ignore stored results."""
     return _flag("MM_RETRAIN")

@@ -31,6 +31,10 @@ class Settings:
     figures: Path
     cache: Path
 
+    def by_mode(self, full, quick):
+        """``full`` in full mode, ``quick`` in quick mode (:func:`mmhelpers.config.by_mode`)."""
+        return config.by_mode(full, quick, self.quick)
+
     def __str__(self) -> str:
         mode = "quick (smoke) mode" if self.quick else "full mode"
         return (f"{mode} | seed {self.seed} | device {self.device} | data: {self.data} | "

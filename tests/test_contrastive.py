@@ -10,6 +10,7 @@ from mmhelpers.data import PairedData
 from mmhelpers.models.alignment import EMBED_DIM, PROJ_DIM, AlignmentModel
 from mmhelpers.training import checkpoints
 from mmhelpers.training import contrastive as C
+from mmhelpers.training.catalogue import trained
 from mmhelpers.training.recipes import Recipe
 
 
@@ -84,12 +85,12 @@ def test_alignment_model_shapes_and_embed_normalised():
 @pytest.mark.parametrize("loss", list(C.LOSSES))
 def test_train_or_load_trains_once_then_loads(loss, monkeypatch, tmp_path):
     data = toy_pairs(64)
-    model, history = C.train_alignment(loss, 0.5, data, recipe=recipe(2), progress=False)
+    model, history = trained("contrastive", data, loss=loss, tau=0.5, recipe=recipe(2), progress=False)
     assert len(history.epochs) == 2 and all(np.isfinite(h["train_loss"]) for h in history.epochs)
-    files = list((tmp_path / "cache" / "models").glob(f"contrastive-{loss}-tau0_5-*.pt"))
+    files = list((tmp_path / "cache" / "models").glob("contrastive-*.pt"))
     assert len(files) == 1
     monkeypatch.setattr(checkpoints, "fit", lambda *a, **k: pytest.fail("trained again instead of loading"))
-    again, history2 = C.train_alignment(loss, 0.5, data, recipe=recipe(2), progress=False)
+    again, history2 = trained("contrastive", data, loss=loss, tau=0.5, recipe=recipe(2), progress=False)
     assert history2.loaded and history2.epochs == history.epochs
     for (k, v), v2 in zip(model.state_dict().items(), again.state_dict().values()):
         assert torch.equal(v, v2), k
@@ -98,13 +99,13 @@ def test_train_or_load_trains_once_then_loads(loss, monkeypatch, tmp_path):
 def test_a_stale_cached_run_is_trained_again_from_a_fresh_model(tmp_path):
     data = toy_pairs(64)
     kw = dict(recipe=recipe(1), progress=False)
-    clean, _ = C.train_alignment("nt_xent", 0.5, data, **kw)
-    (path,) = (tmp_path / "cache" / "models").glob("contrastive-nt_xent-tau0_5-*.pt")
+    clean, _ = trained("contrastive", data, loss="nt_xent", tau=0.5, **kw)
+    (path,) = (tmp_path / "cache" / "models").glob("contrastive-*.pt")
     blob = torch.load(path, weights_only=True)
     blob["state_dict"] = {k: v + 1.0 if v.is_floating_point() else v for k, v in blob["state_dict"].items()}
     del blob["state_dict"]["audio_head.3.bias"]                # incompatible: loading raises part-way
     torch.save(blob, path)
-    again, history = C.train_alignment("nt_xent", 0.5, data, **kw)
+    again, history = trained("contrastive", data, loss="nt_xent", tau=0.5, **kw)
     assert not history.loaded and len(history.epochs) == 1
     for (k, v), v2 in zip(clean.state_dict().items(), again.state_dict().values()):
         assert torch.equal(v, v2), k
@@ -112,23 +113,12 @@ def test_a_stale_cached_run_is_trained_again_from_a_fresh_model(tmp_path):
 
 def test_training_lowers_the_loss_and_rejects_unknown_losses():
     data = toy_pairs(64)
-    model, history = C.train_alignment("nt_xent", 0.5, data, recipe=recipe(4), progress=False)
+    model, history = trained("contrastive", data, loss="nt_xent", tau=0.5, recipe=recipe(4), progress=False)
     assert history.epochs[-1]["train_loss"] < history.epochs[0]["train_loss"]
     assert not model.training
     with pytest.raises(ValueError, match="name"):
         C.ContrastiveLoss("triplet", 0.5)
     assert isinstance(model, AlignmentModel)
-
-
-def test_pairs_subset_and_course_files_have_no_clean_views(monkeypatch, tmp_path):
-    data = toy_pairs(50)
-    monkeypatch.setattr(C.config, "data_dir", lambda: tmp_path)  # as if MM_DATA were set
-    sub, clean = C.pairs(data, "train", 20)
-    assert not clean and len(sub) == 20
-    again, _ = C.pairs(data, "train", 20)
-    assert np.array_equal(sub.meta["index"], again.meta["index"])
-    noisy, clean2 = C.pairs(data, "train", 20, clean=False)
-    assert not clean2 and torch.equal(noisy.images, sub.images)
 
 
 # ----------------------------------------------------------------------------- 2d's sweep, 3d's grid

@@ -1,4 +1,4 @@
-"""mmhelpers.analysis.loss_symbolic / loss_figures: the sympy machinery behind notebooks 2a-2d must be able to *fail*, and the
+"""mmhelpers.analysis.loss_symbolic / loss_checks, mmhelpers.plots.losses: the sympy machinery behind notebooks 2a-2d must be able to *fail*, and the
 numeric helpers and figures must say what they claim."""
 
 import math
@@ -13,8 +13,10 @@ import sympy as sp  # noqa: E402
 import torch  # noqa: E402
 
 from mmhelpers import losses  # noqa: E402
-from mmhelpers.analysis import loss_figures as lv  # noqa: E402
+from mmhelpers.analysis import loss_checks as lv  # noqa: E402
 from mmhelpers.analysis import loss_symbolic as ls  # noqa: E402
+from mmhelpers.plots import losses as loss_plots  # noqa: E402
+from mmhelpers.plots.tables import markdown_table  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- sympy
@@ -136,7 +138,7 @@ def test_naive_formula_overflows_where_the_stable_one_does_not():
 
 
 def test_md_table():
-    table = lv.md_table(["τ", "value", "$\\frac{1}{2}$"], [(0.5, 1.23456, "yes"), ("x", 2, "no")])
+    table = markdown_table(["τ", "value", "$\\frac{1}{2}$"], [(0.5, 1.23456, "yes"), ("x", 2, "no")])
     lines = table.splitlines()
     assert lines[0] == "| τ | value | $\\frac{1}{2}$ |"
     assert set(lines[1]) == {"|", "-"} and lines[1].count("|") == 4
@@ -148,11 +150,11 @@ def test_md_table():
 
 def test_figures_draw_what_they_say():
     batches = {kind: lv.anchor_batch(kind, d=16, K=6) for kind in ("easy", "hard")}
-    fig = lv.plot_weights_vs_similarity(batches, taus=(0.1, 1.0))
+    fig = loss_plots.plot_weights_vs_similarity(batches, taus=(0.1, 1.0))
     assert len(fig.axes) == 4 and fig.axes[0].get_yscale() == "log"
     assert len(fig.axes[0].lines) == 2 + 1  # one line per tau, plus the positive's marker
     plt.close(fig)
-    fig = lv.plot_weights_over_tau(*batches["hard"], taus=[0.01, 1.0, 100.0])
+    fig = loss_plots.plot_weights_over_tau(*batches["hard"], taus=[0.01, 1.0, 100.0])
     panels = {ax.get_title(): ax for ax in fig.axes}
     stack = panels["NT-Xent (grey: positive)"].collections
     assert len(stack) == 6 + 1  # K negatives plus the positive, stacked
@@ -161,6 +163,6 @@ def test_figures_draw_what_they_say():
     share = panels["the hardest negative's share of all negative weight"].lines[0].get_ydata()
     assert share[0] == pytest.approx(1.0, abs=1e-6) and share[-1] == pytest.approx(1 / 6, rel=0.05)
     plt.close(fig)
-    fig = lv.plot_grad_norm_over_tau(batches, taus=[0.5, 50.0])
+    fig = loss_plots.plot_grad_norm_over_tau(batches, taus=[0.5, 50.0])
     assert len(fig.axes[0].lines) == 2 * 2 + 1
     plt.close(fig)

@@ -321,7 +321,7 @@ def test_modality_dropout_zeroes_at_most_one_modality_and_is_off_in_eval(batch):
     assert (m.last_keep == 1).all()
     # the mask really zeroes the embeddings that reach the head: exactly one per sample at p=1
     m.train()
-    e_img, e_aud = m._drop(*m.member_outputs(images, audio))
+    e_img, e_aud = m.drop_modality(*m.member_outputs(images, audio))
     zero = torch.stack([(e_img == 0).all(1), (e_aud == 0).all(1)], dim=1)
     assert torch.equal(zero, m.last_keep == 0)
 

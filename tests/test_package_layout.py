@@ -2,6 +2,7 @@
 cycle; no module over 300 lines; no re-export through a module-level ``__getattr__``."""
 
 import ast
+import re
 import json
 import os
 import subprocess
@@ -145,3 +146,16 @@ def test_modules_are_small_and_hide_nothing_behind_getattr():
     shims = [_name(p) for p in PACKAGE.rglob("*.py")
              if any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in ast.parse(p.read_text()).body)]
     assert shims == []
+
+
+@pytest.mark.parametrize("package", sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py")))
+def test_each_sub_package_docstring_names_every_module_it_holds(package):
+    """The sub-package's docstring is its table of contents: every module is listed
+    (``:mod:`.name```), and nothing listed is missing."""
+    folder = PACKAGE / package
+    init = folder / "__init__.py"
+    doc = ast.get_docstring(ast.parse(init.read_text())) or ""
+    listed = set(re.findall(r":mod:`\.(\w+)`", doc))
+    modules = {p.stem for p in folder.glob("*.py") if not p.name.startswith("__")}
+    assert listed == modules, (f"{init.relative_to(ROOT)}: not listed {sorted(modules - listed)}, "
+                               f"listed but absent {sorted(listed - modules)}")

@@ -2,7 +2,6 @@
 
 import base64
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat import v4

@@ -173,16 +173,6 @@ def test_robustness_scores_are_the_normalised_area():
     assert scores.loc["m", "mean"] == pytest.approx(65.0)
 
 
-def test_test_subset_has_clean_partner_only_for_embedded_data(monkeypatch, tmp_path):
-    splits = toy_splits()
-    monkeypatch.setattr(rb.config, "data_dir", lambda: tmp_path)  # as if MM_DATA were set
-    noisy, clean = rb.test_subset(splits, n=20)
-    assert clean is None and len(noisy) == 20
-    assert np.all(np.diff(noisy.meta["index"]) > 0)
-    again, _ = rb.test_subset(splits, n=20)
-    assert np.array_equal(again.meta["index"], noisy.meta["index"])  # fixed subset
-
-
 # ----------------------------------------------------------------------------- calibration
 
 def test_fit_temperature_recovers_a_known_temperature():

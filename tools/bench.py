@@ -210,23 +210,18 @@ def _frozen_epoch_child(kind: str, splits, epochs: int) -> dict:
     :func:`mmhelpers.training.frozen_members.train_on_frozen_members` does, the members' outputs
     computed once per split (timed apart, ``precompute_s``), then ``fit`` on them. Untrained
     members: the timing does not depend on their weights."""
-    from mmhelpers.models.classifier import UnimodalClassifier, fit_normalisation
-    from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder
-    from mmhelpers.models.frozen import FrozenEncoder, FuseOutputs
-    from mmhelpers.models.fusion import IntermediateFusion
-    from mmhelpers.models.late_fusion import LateFusion
+    from mmhelpers.models.classifier import fit_normalisation
+    from mmhelpers.models.frozen import FuseOutputs
+    from mmhelpers.training import catalogue
     from mmhelpers.training.frozen_members import member_outputs
     from mmhelpers.training.recipes import RECIPES
     from mmhelpers.training.trainer import fit
 
     name = kind.split("_", 1)[1]
-    members = [UnimodalClassifier(ImageEncoder(), "image"), UnimodalClassifier(LogMelEncoder(), "audio")]
+    members = [catalogue.build(m) for m in catalogue.MEMBERS]
     for m in members:
         fit_normalisation(m, splits.train.images, splits.train.audio)
-    if name == "late":
-        model = LateFusion(*members, freeze_members=True)
-    else:
-        model = IntermediateFusion(*(FrozenEncoder(m.encoder) for m in members))
+    model = catalogue.build(name, *members)
     lr, batch_size = RECIPES[name].lr, RECIPES[name].batch_size
     if kind.startswith("reference"):
         return _reference_epochs(model, splits, epochs, lr=lr)

@@ -12,7 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
+
+from mmhelpers.plots import tables
+
+#: the series' one Markdown table writer, every cell as written
+markdown_table = partial(tables.markdown_table, fmt="{}")
 
 #: the yardstick: one epoch of the tutorial-style reference loop on the intermediate-fusion network
 #: trained from scratch, measured in the same run (this machine's speed drifts; ratios do not): the
@@ -83,12 +89,6 @@ Tried while building the series, measured with this benchmark's parts, and left 
   learners a rewrite instead of the network a course writes; the 1-D network runs."""
 
 
-def markdown_table(headers, rows) -> str:
-    """A GitHub Markdown table of ``rows`` (lists of cells) under ``headers``."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
-
-
 def _notebooks(r: dict, labels) -> str:
     names = [k for k in r[f"series_{labels[0]}_notebooks_s"] if k != "total"]
     epochs = r.get("notebook_full_cold_yardstick_epochs", {})
@@ -118,7 +118,8 @@ def render(r: dict) -> str:
     rows = [(k.replace("_", " "), r[k], TARGETS[k]) for k in TARGETS if k in r]
     out += [markdown_table(["measure", "measured", "target"], rows), ""]
     if "dataset_cold_build_s" in r:
-        out += ["## The embedded dataset", "", markdown_table(["cold build (s)", "cached load (s)", "build peak (GiB)"], [
+        out += ["## The embedded dataset", "", markdown_table(
+            ["cold build (s)", "cached load (s)", "build peak (GiB)"], [
             (r["dataset_cold_build_s"], r["dataset_cached_load_s"], r["dataset_build_peak_gb"])]), ""]
     if "epoch_s_reference" in r:
         rows = [(label, r[f"{p}epoch_s_reference"], r[f"{p}epoch_s_ours"], r[f"{p}train_epoch_speedup"],

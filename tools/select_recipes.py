@@ -29,18 +29,12 @@ from mmhelpers import config
 from mmhelpers.analysis import evaluate
 from mmhelpers.analysis.retrieval import embed, recall_at_k
 from mmhelpers.data.splits import load_splits
-from mmhelpers.models.classifier import UnimodalClassifier
-from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder
-from mmhelpers.models.frozen import FrozenEncoder
-from mmhelpers.models.fusion import GatedFusion, IntermediateFusion
+from mmhelpers.data.subsets import has_clean_views, subset
 from mmhelpers.models.late_fusion import LateFusion
-from mmhelpers.models.relevance import RelevanceFusion, RelevanceLoss
-from mmhelpers.models.tensor_fusion import LowRankFusion, TensorFusion
+from mmhelpers.plots.tables import markdown_table
 from mmhelpers.training import contrastive
-from mmhelpers.training.checkpoints import train_or_load
-from mmhelpers.training.frozen_members import train_on_frozen_members
+from mmhelpers.training.catalogue import trained
 from mmhelpers.training.recipes import RECIPES, Recipe, seeds
-from tools.perf_report import markdown_table
 
 ROOT = config.project_root()
 #: points of validation accuracy (or recall) within which a shorter budget is as good
@@ -68,8 +62,10 @@ NOT_ENFORCED = ("tensor", "low_rank", "relevance")
 LOW_RANK = 4
 #: the contrastive runs' loss and temperature (3d's best on its test pairs)
 CONTRASTIVE_RUN = ("nt_xent", 0.1)
-UNIMODAL = {"image": lambda: UnimodalClassifier(ImageEncoder(), "image"),
-            "audio_mel": lambda: UnimodalClassifier(LogMelEncoder(), "audio")}
+#: the unimodal rows (catalogue names): the members of every fusion head
+UNIMODAL = ("image", "audio_mel")
+#: the fusion heads' rows (catalogue names), each trained on the chosen members
+HEADS = ("late", "intermediate", "gated", "tensor", "low_rank", "relevance")
 
 
 def budget(name: str, epochs: int) -> Recipe:
@@ -88,8 +84,8 @@ def unimodal_rows(splits, epochs, seed: int):
     rows = []
     for e in epochs:
         pair = {}
-        for name, make in UNIMODAL.items():
-            model, hist = train_or_load(name, make, splits, recipe=budget(name, e), seed=seed, progress=False)
+        for name in UNIMODAL:
+            model, hist = trained(name, splits, seed, recipe=budget(name, e), progress=False)
             pair[name] = model
             rows.append({"row": name, "epochs": e, "validation (%)": 100 * hist.best["val_acc"],
                          "seconds": hist.seconds})
@@ -101,20 +97,12 @@ def unimodal_rows(splits, epochs, seed: int):
 
 def head_rows(splits, img, aud, head_seeds):
     """Each fusion head on the chosen members at each budget: validation accuracy, mean over seeds."""
-    frozen = lambda: (FrozenEncoder(img.encoder), FrozenEncoder(aud.encoder))  # noqa: E731
-    heads = {"late": lambda: LateFusion(img, aud, freeze_members=True),
-             "intermediate": lambda: IntermediateFusion(*frozen()),
-             "gated": lambda: GatedFusion(*frozen()),
-             "tensor": lambda: TensorFusion(*frozen()),
-             "low_rank": lambda: LowRankFusion(*frozen(), rank=LOW_RANK),
-             "relevance": lambda: RelevanceFusion(*frozen())}
-    losses = {"relevance": RelevanceLoss(p=2)}
+    options = {"low_rank": {"rank": LOW_RANK}, "relevance": {"p": 2}}
     rows = []
-    for name, make in heads.items():
-        extra = {"loss": losses[name]} if name in losses else {}
+    for name in HEADS:
         for e in candidates(name):
-            runs = [train_on_frozen_members(name, make, splits, recipe=budget(name, e), seed=s, progress=False,
-                                            **extra)[1] for s in head_seeds]
+            runs = [trained(name, splits, s, members=(img, aud), recipe=budget(name, e), progress=False,
+                            **options.get(name, {}))[1] for s in head_seeds]
             rows.append({"row": name, "epochs": e, "validation (%)": np.mean([100 * h.best["val_acc"] for h in runs]),
                          "seconds": np.mean([h.seconds for h in runs])})
     return rows
@@ -124,13 +112,14 @@ def contrastive_rows(splits, seed: int):
     """The contrastive runs (no labels) at each budget: image-to-audio recall@1 (same digit) on
     clean validation pairs."""
     size = contrastive.sizes()
-    train, _ = contrastive.pairs(splits.train, "train", size["n_train"], seed=seed)
-    val, _ = contrastive.pairs(splits.val, "train", size["n_test"], seed=seed)
+    clean = has_clean_views(splits.train)
+    train = subset(splits.train, "train", size["n_train"], clean=clean, seed=seed)
+    val = subset(splits.val, "train", size["n_test"], clean=clean, seed=seed)
     loss, tau = CONTRASTIVE_RUN
     rows = []
     for e in candidates("contrastive"):
-        model, hist = contrastive.train_alignment(loss, tau, train, seed=seed, recipe=budget("contrastive", e),
-                                                  progress=False)
+        model, hist = trained("contrastive", train, seed, recipe=budget("contrastive", e), progress=False,
+                              loss=loss, tau=tau)
         z = embed(model, val)
         r1 = recall_at_k(z["z_img"], z["z_aud"], z["labels"], z["labels"], ks=(1,))[1]
         rows.append({"row": "contrastive", "epochs": e, "validation (%)": 100 * r1, "seconds": hist.seconds})
@@ -191,7 +180,7 @@ def main(argv=None) -> int:
     splits = load_splits()
     rows = unimodal_rows(splits, candidates("image"), seeds()[0])
     # the recipes' members (the same cached runs the series uses, and one of the budgets above)
-    img, aud = (train_or_load(name, make, splits, seed=seeds()[0], progress=False)[0] for name, make in UNIMODAL.items())
+    img, aud = (trained(name, splits, seeds()[0], progress=False)[0] for name in UNIMODAL)
     rows += head_rows(splits, img, aud, seeds()) + contrastive_rows(splits, seeds()[0])
     table = evidence(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)

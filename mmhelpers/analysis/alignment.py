@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .. import config
 from ..data.paired import PairedData
-from ..training.contrastive import LOSSES, grid_taus, train_alignment, untrained_alignment
+from ..training.catalogue import trained
+from ..training.contrastive import LOSSES, grid_taus, untrained_alignment
 from .retrieval import run_scores
 
 
@@ -27,20 +27,20 @@ def grid(train_data: PairedData, test_data: PairedData, taus_by_loss: dict | Non
     if unknown:
         raise ValueError(f"grid: taus_by_loss names unknown losses {unknown}; known: {sorted(LOSSES)}")
     runs = [("untrained", None)] + [(loss, t) for loss, values in taus_by_loss.items() for t in values]
-    rows, trained = {}, {}
+    rows, models = {}, {}
     for loss, t in runs:
         if t is None:
             model, history = untrained_alignment(train_data, seed), None
         else:
-            model, history = train_alignment(loss, t, train_data, seed=seed, progress=progress)
+            model, history = trained("contrastive", train_data, seed, loss=loss, tau=t, progress=progress)
         row = dict(run_scores(model, train_data, test_data))
         row["train seconds"] = history.seconds if history else 0.0
         row["final loss"] = history.epochs[-1]["train_loss"] if history else np.nan
         rows[(loss, np.nan if t is None else t)] = row
-        trained[(loss, t)] = model
+        models[(loss, t)] = model
     table = pd.DataFrame(rows).T
     table.index.names = ["loss", "tau"]
-    return table.round(2), trained
+    return table.round(2), models
 
 
 def views_table(loss: str, tau: float, train_views: dict, test_views: dict,
@@ -50,7 +50,7 @@ def views_table(loss: str, tau: float, train_views: dict, test_views: dict,
     the same pairs) and scored on each test view: which pairs make a good positive?"""
     rows = {}
     for tr_name, tr in train_views.items():
-        model, _ = train_alignment(loss, tau, tr, seed=seed, progress=progress)
+        model, _ = trained("contrastive", tr, seed, loss=loss, tau=tau, progress=progress)
         for te_name, te in test_views.items():
             row = run_scores(model, tr, te)
             rows[(f"trained on {tr_name}", f"tested on {te_name}")] = {m: row[m] for m in metrics}

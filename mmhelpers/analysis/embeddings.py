@@ -1,15 +1,13 @@
 """Embedding maps (notebook 3c): what each model's last hidden layer looks like.
 
-``model.embed`` over a dataset, silhouette scores by digit and by scenario, and 2-D t-SNE maps
-(scikit-learn) coloured both ways.
+``model.embed`` over a dataset, silhouette scores by digit and by scenario, and 2-D t-SNE
+coordinates (scikit-learn); the maps are drawn by :mod:`mmhelpers.plots.embeddings`.
 """
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from sklearn.manifold import TSNE
 from sklearn.metrics import silhouette_score
@@ -54,21 +52,3 @@ def _tsne(points: np.ndarray, seed: int) -> np.ndarray:
         return TSNE(2, perplexity=min(30.0, (len(x) - 1) / 3), init="pca", random_state=seed).fit_transform(x)
 
 
-def plot_tsne(points: dict, data: PairedData):
-    """t-SNE maps (one column per model), coloured by digit (top) and by scenario (bottom)."""
-    fig, axes = plt.subplots(2, len(points), figsize=(1.75 * len(points) + 1.2, 4.6),
-                             squeeze=False)
-    scen = data.meta.get("scenario", np.full(len(data), "unknown"))
-    for j, (name, xy) in enumerate(points.items()):
-        for i, (hue, pal) in enumerate(((data.labels.numpy(), "tab10"), (scen, "Set2"))):
-            sns.scatterplot(x=xy[:, 0], y=xy[:, 1], hue=hue, palette=pal, s=4, linewidth=0,
-                            ax=axes[i, j], legend=j == len(points) - 1)
-            axes[i, j].set(xticks=[], yticks=[], title=name if i == 0 else "")
-        if j == len(points) - 1:
-            for ax in axes[:, j]:
-                ax.legend(fontsize=8, markerscale=2, loc="center left",
-                          bbox_to_anchor=(1.0, 0.5), frameon=False)
-    axes[0, 0].set_ylabel("coloured by digit")
-    axes[1, 0].set_ylabel("coloured by scenario")
-    fig.tight_layout()
-    return fig

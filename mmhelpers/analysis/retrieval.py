@@ -99,4 +99,5 @@ def scores(train_emb: dict, test_emb: dict) -> dict:
 def run_scores(model: AlignmentModel, train_data: PairedData, test_data: PairedData) -> dict:
     """:func:`scores` of one trained model (stored and reused for the same weights and data)."""
     spec = {"model": model, "train": train_data, "test": test_data}
-    return compute_or_load("contrastive_scores", spec, lambda: scores(embed(model, train_data), embed(model, test_data)))
+    return compute_or_load("contrastive_scores", spec,
+                           lambda: scores(embed(model, train_data), embed(model, test_data)))

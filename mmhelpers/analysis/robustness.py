@@ -1,9 +1,10 @@
 """Robustness of the trained models (notebooks 3a and 3b): a missing modality, a noise sweep, the gate's
 per-sample weights. (Calibration: :mod:`.calibration`; embedding maps: :mod:`.embeddings`.)
 
-The models are those of 1a-1f (the same recipes and cached runs) plus two more fusions of the
-same frozen image and audio encoders: intermediate fusion trained with modality dropout, and a
-gate. The three embedding fusions differ only in the fusion rule.
+The models (:data:`MODELS`) are those of 1a-1f plus two more fusions of the same frozen image and
+audio encoders: intermediate fusion trained with modality dropout, and a gate. Each is the model
+catalogue's (:func:`mmhelpers.training.catalogue.trained`), so the same cached run as in 1a-1f.
+The three embedding fusions differ only in the fusion rule.
 
 A missing modality is simulated three ways (:data:`FILLS`): the raw input zeroed (a dead sensor),
 the raw input replaced by its training mean (imputation), or the modality's embedding zeroed inside
@@ -22,20 +23,18 @@ from torch import nn
 
 from .. import config
 from ..cache.results import compute_or_load
-from ..data.loading import load_pairs
 from ..data.paired import MODALITIES, PairedData
 from ..embedded.noise import corrupt_audios, corrupt_images
-from ..models.classifier import UnimodalClassifier
-from ..models.encoders import ImageEncoder, LogMelEncoder
-from ..models.frozen import FrozenEncoder
-from ..models.fusion import EarlyFusion, GatedFusion, IntermediateFusion
-from ..models.late_fusion import LateFusion
-from ..training.checkpoints import train_or_load
-from ..training.frozen_members import train_on_frozen_members
 from . import evaluate
 
 FILLS = ("zero", "mean", "absent")
 MODALITY_DROPOUT = 0.3
+#: the models compared in 3a-3c: label -> (catalogue name, options)
+MODELS = {"image": ("image", {}), "audio": ("audio_mel", {}), "early": ("early", {}),
+          "intermediate": ("intermediate", {}), "late": ("late", {}),
+          f"intermediate + mod. dropout {MODALITY_DROPOUT}": (
+              "intermediate", {"modality_dropout": MODALITY_DROPOUT}),
+          "gated": ("gated", {})}
 #: severities of the noise sweep and size of its fixed test subset, (full, quick)
 SEVERITIES = ((0.0, 0.2, 0.4, 0.6, 0.8, 1.0), (0.0, 0.5, 1.0))
 SUBSET = (1000, 200)
@@ -43,41 +42,15 @@ TSNE_POINTS = (600, 200)
 
 
 def severities(quick: bool | None = None) -> tuple:
-    return SEVERITIES[config.is_quick(quick)]
+    return config.by_mode(*SEVERITIES, quick)
 
 
-# ----------------------------------------------------------------------------- models
-
-def model_zoo(splits, seed: int | None = None, progress: bool = True) -> dict:
-    """Every model of 1a-1f (the same recipes, so the same cached runs) plus two more fusions of the
-    same frozen encoders: intermediate fusion trained with modality dropout, and a gated fusion."""
-    def unimodal(name, make):
-        return train_or_load(name, make, splits, seed=seed, progress=progress)[0]
-
-    def fused(name, make):
-        return train_on_frozen_members(name, make, splits, seed=seed, progress=progress)[0]
-
-    img = unimodal("image", lambda: UnimodalClassifier(ImageEncoder(), "image"))
-    aud = unimodal("audio_mel", lambda: UnimodalClassifier(LogMelEncoder(), "audio"))
-    frozen = lambda: (FrozenEncoder(img.encoder), FrozenEncoder(aud.encoder))  # noqa: E731
-    return {"image": img, "audio": aud, "early": unimodal("early", EarlyFusion),
-            "intermediate": fused("intermediate", lambda: IntermediateFusion(*frozen())),
-            "late": fused("late", lambda: LateFusion(img, aud, freeze_members=True)),
-            f"intermediate + mod. dropout {MODALITY_DROPOUT}": fused(
-                "intermediate", lambda: IntermediateFusion(*frozen(), modality_dropout=MODALITY_DROPOUT)),
-            "gated": fused("gated", lambda: GatedFusion(*frozen()))}
+def subset_size(quick: bool | None = None) -> int:
+    """How many test pairs the sweeps and tables of 3a-3c use."""
+    return config.by_mode(*SUBSET, quick)
 
 
-# ----------------------------------------------------------------------------- data variants
-
-def replace(data: PairedData, tag: str, images=None, audio=None) -> PairedData:
-    """A copy of ``data`` with new images and/or audio (labels and meta unchanged)."""
-    images = data.images if images is None else torch.as_tensor(images, dtype=torch.float32)
-    audio = data.audio if audio is None else torch.as_tensor(audio, dtype=torch.float32)
-    return PairedData(images.reshape(data.images.shape), audio.reshape(data.audio.shape), data.labels,
-                      data.meta, data.has_labels, f"{data.name} [{tag}]",
-                      f"{data.fingerprint}|{tag}" if data.fingerprint else "")
-
+# ----------------------------------------------------------------------------- missing and noisier views
 
 def training_means(train_data: PairedData) -> dict:
     """The mean training image (1, 28, 28) and mean training waveform (1, 8000)."""
@@ -95,7 +68,7 @@ def without(data: PairedData, modality: str, fill: str, means: dict | None = Non
         new = means[modality].expand_as(x).clone()
     else:
         new = torch.zeros_like(x)
-    return replace(data, f"{modality} {fill}", **{"images" if modality == "image" else "audio": new})
+    return data.with_views(f"{modality} {fill}", **{"images" if modality == "image" else "audio": new})
 
 
 @contextmanager
@@ -119,21 +92,7 @@ def corrupted(data: PairedData, modality: str, severity: float, seed: int = conf
     corrupt, view = (corrupt_images, "images") if modality == "image" else (corrupt_audios, "audio")
     spec = {"data": data, "modality": modality, "severity": float(severity), "seed": seed}
     new = compute_or_load("corrupted", spec, lambda: corrupt(getattr(data, view).numpy(), severity, seed))
-    return replace(data, f"{modality} {severity:g}", **{view: new})
-
-
-def test_subset(splits, n: int | None = None, seed: int = config.SEED) -> tuple[PairedData, PairedData | None]:
-    """A fixed random subset of the test pairs as given (noisy) and the same pairs before noise.
-
-    The clean version exists for the embedded dataset only; with the course's files (``MM_DATA``)
-    it is ``None``, and a noise sweep has to add noise on top of the given pairs instead.
-    """
-    n = n or SUBSET[config.is_quick()]
-    idx = np.sort(np.random.default_rng(seed).choice(len(splits.test), min(n, len(splits.test)), replace=False))
-    noisy = splits.test[idx]
-    if config.data_dir() is not None or "index" not in noisy.meta:
-        return noisy, None
-    return noisy, load_pairs("test", clean=True)[noisy.meta["index"]]
+    return data.with_views(f"{modality} {severity:g}", **{view: new})
 
 
 # ----------------------------------------------------------------------------- evaluation

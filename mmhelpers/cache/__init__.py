@@ -8,4 +8,9 @@ by :func:`mmhelpers.cache.fingerprint.fingerprint`:
 * ``results/``    what is computed from trained models (:mod:`mmhelpers.cache.results`).
 
 An entry that is absent, partial, corrupt or stale is rebuilt, never half-loaded.
+
+* :mod:`.fingerprint`  the one way to identify data, settings and networks;
+* :mod:`.files`        atomic writes of one file;
+* :mod:`.arrays`       folders of arrays with a manifest, memory-mapped when read;
+* :mod:`.results`      ``compute_or_load``: what is computed from trained models, stored once.
 """

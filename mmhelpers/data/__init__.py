@@ -8,7 +8,11 @@ load_pairs``); each is defined in the module named beside it:
 * :class:`PairedData`, :class:`PairedLoader`, :class:`DataError` (:mod:`.paired`): the container,
   the batch loader and the error for bad input.
 
-The train / validation / test split is :func:`mmhelpers.data.splits.load_splits`.
+The other modules:
+
+* :mod:`.splits`    the train / validation / test split (:func:`~mmhelpers.data.splits.load_splits`);
+* :mod:`.grouping`  the validation part grouped like the test split;
+* :mod:`.subsets`   a fixed random subset of pairs, as given or before noise.
 """
 
 from .course_files import load_course_files

@@ -89,6 +89,15 @@ class PairedData:
                           {k: v[n] for k, v in self.meta.items()}, self.has_labels, self.name,
                           self.selection_fingerprint(n), self.features)
 
+    def with_views(self, tag: str, images=None, audio=None) -> "PairedData":
+        """A copy with new ``images`` and/or ``audio`` (labels and meta unchanged), named and
+        fingerprinted as this data plus ``tag`` (say what was changed: ``"image zero"``)."""
+        images = self.images if images is None else torch.as_tensor(images, dtype=torch.float32)
+        audio = self.audio if audio is None else torch.as_tensor(audio, dtype=torch.float32)
+        return PairedData(images.reshape(self.images.shape), audio.reshape(self.audio.shape), self.labels,
+                          self.meta, self.has_labels, f"{self.name} [{tag}]",
+                          f"{self.fingerprint}|{tag}" if self.fingerprint else "")
+
     def selection_fingerprint(self, idx) -> str:
         """The fingerprint ``self[idx]`` gets; empty for data without one (a selection of unidentified
         data stays unidentified, so no cache can mistake it for other data)."""
@@ -123,7 +132,8 @@ class PairedData:
 
     def summary(self) -> str:
         return (f"{self.name or 'pairs'}: {len(self)} pairs, images {tuple(self.images.shape)}, "
-                f"audio {tuple(self.audio.shape)}{' (' + self.features + ')' if self.features else ''}, labels {'yes' if self.has_labels else 'no'}")
+                f"audio {tuple(self.audio.shape)}{' (' + self.features + ')' if self.features else ''}, "
+                f"labels {'yes' if self.has_labels else 'no'}")
 
 
 class PairedLoader:

@@ -22,7 +22,7 @@ def load_arrays(split: str, quick: bool | None = None, seed: int = config.SEED,
     """Arrays and manifest of one split, from the cache or freshly built (then cached)."""
     if split not in SIZES:
         raise ValueError(f"embedded: split must be 'train' or 'test', got {split!r}")
-    n = (QUICK_SIZES if config.is_quick(quick) else SIZES)[split]
+    n = config.by_mode(SIZES, QUICK_SIZES, quick)[split]
     folder = cache_folder(split, n, seed)
     try:
         return read_arrays(folder, mmap=True)

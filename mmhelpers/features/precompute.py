@@ -51,7 +51,8 @@ def with_features(data: PairedData, front: MelInput, chunk: int = 1024) -> Paire
     device = front.norm.mean.device
 
     def build():
-        return {"audio": torch.cat([front.features(c.to(device).float()).cpu() for c in data.audio.split(chunk)]).numpy()}
+        chunks = [front.features(c.to(device).float()).cpu() for c in data.audio.split(chunk)]
+        return {"audio": torch.cat(chunks).numpy()}
 
     arrays = read_or_build(_folder(fp), build, {"of": data.fingerprint, "front_end": settings}) if fp else build()
     feats = torch.from_numpy(arrays["audio"])

@@ -88,9 +88,10 @@ class _TwoEncoders(nn.Module):
     def extra_repr(self) -> str:
         return f"modality_dropout={self.modality_dropout}"
 
-    def _drop(self, e_img, e_aud, drop: bool = True):
-        """In training mode (and ``drop``) zero one embedding per dropped sample. The
-        mask used is kept in ``self.last_keep`` ((B, 2), 1 = kept)."""
+    def drop_modality(self, e_img, e_aud, drop: bool = True):
+        """Modality dropout: in training mode (and ``drop``), zero one of the two embeddings
+        of each dropped sample (:func:`modality_dropout_mask`); in ``eval()`` the identity.
+        The mask used is kept in ``self.last_keep`` ((B, 2), 1 = kept)."""
         if drop and self.training and self.modality_dropout > 0:
             keep = modality_dropout_mask(len(e_img), self.modality_dropout,
                                          e_img.device)
@@ -124,15 +125,16 @@ class IntermediateFusion(_TwoEncoders):
         self.dropout = nn.Dropout(_check_p(dropout, "dropout"))
         self.classifier = nn.Linear(hidden, n_classes)
 
-    def _hidden(self, e_img, e_aud) -> torch.Tensor:
-        return self.hidden(torch.cat(self._drop(e_img, e_aud), dim=1))
+    def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
+        """Logits from the two embeddings (B, embed_dim each): the whole fusion."""
+        e_img, e_aud = self.drop_modality(e_img, e_aud)  # in training, if asked for
+        h = self.hidden(torch.cat([e_img, e_aud], dim=1))  # concatenate, Linear, ReLU
+        return self.classifier(self.dropout(h))  # Dropout, Linear: the logits
 
     def embed(self, images, audio) -> torch.Tensor:
-        return self._hidden(*self.member_outputs(images, audio))
-
-    def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
-        """Logits from the two embeddings (B, embed_dim each)."""
-        return self.classifier(self.dropout(self._hidden(e_img, e_aud)))
+        """The hidden layer ``h`` of :meth:`fuse` (B, hidden): what is classified."""
+        e_img, e_aud = self.drop_modality(*self.member_outputs(images, audio))
+        return self.hidden(torch.cat([e_img, e_aud], dim=1))
 
 
 class GatedFusion(_TwoEncoders):
@@ -161,25 +163,27 @@ class GatedFusion(_TwoEncoders):
         self.classifier = nn.Linear(hidden, n_classes)
         self.last_weights = None
 
-    def _gated(self, e_img, e_aud, drop: bool = True):
-        e_img, e_aud = self._drop(e_img, e_aud, drop)
+    def gated_sum(self, e_img, e_aud, drop: bool = True):
+        """``(fused, w)``: the gate's weights ``w`` (B, 2) and the weighted sum of the two
+        projected embeddings (B, hidden)."""
+        e_img, e_aud = self.drop_modality(e_img, e_aud, drop)
         w = torch.softmax(self.gate(torch.cat([e_img, e_aud], dim=1)), dim=1)
         self.last_weights = w.detach()
         fused = w[:, :1] * self.proj_image(e_img) + w[:, 1:] * self.proj_audio(e_aud)
         return fused, w
 
     def embed(self, images, audio) -> torch.Tensor:
-        return self._gated(*self.member_outputs(images, audio))[0]
+        return self.gated_sum(*self.member_outputs(images, audio))[0]
 
     def fuse(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> torch.Tensor:
         """Logits from the two embeddings (B, embed_dim each)."""
-        return self.classifier(self.dropout(self._gated(e_img, e_aud)[0]))
+        return self.classifier(self.dropout(self.gated_sum(e_img, e_aud)[0]))
 
     @torch.no_grad()
     def modality_weights(self, images, audio) -> torch.Tensor:
         """The gate's (B, 2) weights [image, audio] for a batch, without modality dropout
         (call ``model.eval()`` first so that batch norms use their running statistics)."""
-        return self._gated(*self.member_outputs(images, audio), drop=False)[1]
+        return self.gated_sum(*self.member_outputs(images, audio), drop=False)[1]
 
 
 class EarlyFusion(nn.Module):
@@ -206,7 +210,7 @@ class EarlyFusion(nn.Module):
         self.image_input = ImageInput()
         self.audio_input = MelInput(n_mels=28, hop=hop, size=(28, 28))
         self.net = image_cnn(2, embed_dim, dropout)
-        self.net.to(memory_format=torch.channels_last)  # see channels_last
+        self.net.to(memory_format=torch.channels_last)
         self.act = nn.ReLU()
         self.classifier = nn.Linear(embed_dim, n_classes)
 

@@ -1,4 +1,5 @@
-"""Tables as a reader sees them: pandas' own HTML in JupyterLab, a LaTeX table in the PDF.
+"""Tables as a reader sees them: pandas' own HTML in JupyterLab, a LaTeX table in the PDF, and
+the one Markdown table writer (:func:`markdown_table`: notebooks' Markdown cells, the tools' reports).
 
 A DataFrame's plain-text form wraps and breaks in an exported PDF. :func:`latex_table` gives
 the exporter a booktabs table instead (pandas' ``Styler.to_latex``), shrunk to the page width
@@ -7,6 +8,8 @@ it (the opening cell calls it).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -60,3 +63,21 @@ def register_latex_tables(shell) -> None:
     formatter = shell.display_formatter.formatters["text/latex"]
     formatter.for_type(pd.DataFrame, latex_table)
     formatter.for_type(pd.Series, latex_table)
+
+
+def _shown_len(text: str) -> int:
+    """Rough printed width of Markdown with LaTeX: a command counts as two characters, markup as none."""
+    return len(re.sub(r"[${}^_\\]", "", re.sub(r"\\[a-zA-Z]+", "xx", text)))
+
+
+def markdown_table(headers, rows, fmt: str = "{:.3g}") -> str:
+    """A Markdown table (floats through ``fmt``) for ``IPython.display.Markdown``.
+
+    The separator's dashes follow each column's longest entry: pandoc sizes the columns of wide
+    tables by them in the PDF export.
+    """
+    cell = lambda v: fmt.format(v) if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
+    body = [[cell(v) for v in row] for row in rows]
+    widths = [2 + max(6, *(_shown_len(c) for c in [str(h), *(r[i] for r in body)])) for i, h in enumerate(headers)]
+    lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "|".join("-" * w for w in widths) + "|"]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])

@@ -5,7 +5,8 @@ An image encoder and a log-mel audio encoder each get a projection head
 positive and every other embedding in the batch a negative (:func:`mmhelpers.losses.nt_xent` /
 :func:`~mmhelpers.losses.nt_logistic`, eq. (1) / (5)). No label is used for training: the one
 trainer (:func:`~mmhelpers.training.trainer.fit`) runs with :class:`ContrastiveLoss` in place of
-cross-entropy, through the one train-or-load. The learned spaces are judged in
+cross-entropy, through the one train-or-load (the catalogue's ``"contrastive"`` entry,
+:mod:`mmhelpers.training.catalogue`). The learned spaces are judged in
 :mod:`mmhelpers.analysis.alignment`.
 """
 
@@ -14,17 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-import numpy as np
 import torch
 
 from .. import config, losses
-from ..data.loading import load_pairs
 from ..data.paired import PairedData
 from ..models.alignment import AlignmentModel
 from ..models.classifier import fit_normalisation
-from .checkpoints import train_or_load
-from .recipes import RECIPES, Recipe
-from .trainer import History
 
 #: the batch losses compared: eq. (1), eq. (5) as written (negatives summed), and eq. (5) with
 #: the negative terms averaged, which balances the one positive against the 2N - 2 negatives
@@ -42,19 +38,17 @@ SIZES = (dict(n_train=1500, n_test=2000), dict(n_train=800, n_test=400))
 
 def taus(quick: bool | None = None) -> tuple:
     """NT-Xent's temperature sweep (2d): four values in full mode, two in quick mode."""
-    return TAUS[config.is_quick(quick)]
+    return config.by_mode(*TAUS, quick)
 
 
 def grid_taus(quick: bool | None = None) -> dict:
     """3d's grid, ``{loss: temperatures}``: :data:`GRID_TAUS` in full mode; in quick mode every loss
     at the quick sweep's two temperatures."""
-    if config.is_quick(quick):
-        return {loss: taus(True) for loss in LOSSES}
-    return dict(GRID_TAUS)
+    return config.by_mode(dict(GRID_TAUS), {loss: taus(True) for loss in LOSSES}, quick)
 
 
 def sizes(quick: bool | None = None) -> dict:
-    return dict(SIZES[config.is_quick(quick)])
+    return dict(config.by_mode(*SIZES, quick))
 
 
 @dataclass(frozen=True)
@@ -72,29 +66,6 @@ class ContrastiveLoss:
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
         return LOSSES[self.name](*model(images, audio), self.tau)
-
-
-def pairs(data: PairedData, split: str, n: int, clean: bool = True,
-          seed: int = config.SEED) -> tuple[PairedData, bool]:
-    """A fixed subset of ``n`` pairs of ``data`` (``split`` "train" or "test"), as *clean* views
-    when ``clean`` and available; returns ``(pairs, whether they are clean)``.
-
-    The embedded dataset keeps every pair before noise (``load_pairs(split, clean=True)``); the
-    course's files (``MM_DATA``) do not, so their noisy pairs are used as given (``False``).
-    """
-    idx = np.random.default_rng(seed).choice(len(data), min(n, len(data)), replace=False)
-    sub = data[np.sort(idx)]
-    if not clean or config.data_dir() is not None or "index" not in sub.meta:
-        return sub, False
-    return load_pairs(split, clean=True)[sub.meta["index"]], True
-
-
-def train_alignment(loss: str, tau: float, data: PairedData, seed: int | None = None, recipe: Recipe | None = None,
-                    retrain: bool | None = None, progress: bool = True) -> tuple[AlignmentModel, History]:
-    """An :class:`AlignmentModel` trained on ``data`` with ``ContrastiveLoss(loss, tau)`` and
-    ``recipe`` (default: the ``"contrastive"`` row): from the cache when this exact run was done before."""
-    return train_or_load(f"contrastive-{loss}-tau{tau:g}", AlignmentModel, data, recipe=recipe or RECIPES["contrastive"],
-                         seed=seed, loss=ContrastiveLoss(loss, float(tau)), retrain=retrain, progress=progress)
 
 
 def untrained_alignment(data: PairedData, seed: int | None = None) -> AlignmentModel:

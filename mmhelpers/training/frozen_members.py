@@ -15,7 +15,6 @@ from typing import Callable
 
 import torch
 
-from .. import config
 from ..cache.fingerprint import fingerprint_or_none
 from ..cache.results import compute_or_load
 from ..data.paired import PairedData, PairedLoader

@@ -23,13 +23,13 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from ..data.paired import MODALITIES
 from ..models.generative import product_of_experts
-
-MODALITIES = ("image", "audio")
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """``KL(N(mu, exp(logvar)) || N(0, I))`` per row: ``0.5 sum(mu^2 + var - 1 - logvar)``."""
+    """``KL(N(mu, exp(logvar)) || N(0, I))`` per row:
+    ``0.5 sum(mu^2 + var - 1 - logvar)``."""
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(1)
 
 
@@ -40,19 +40,23 @@ def sample(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 def reconstruction(model, z: torch.Tensor, images: torch.Tensor, audio: torch.Tensor,
                    modalities=MODALITIES) -> torch.Tensor:
-    """Negative log-likelihood per row of ``modalities`` of the pair, drawn from ``z``."""
+    """Negative log-likelihood per row of ``modalities`` of the pair, drawn from
+    ``z``."""
     image_logits, audio_hat = model.decode(z)
     nll = torch.zeros(len(z), device=z.device)
     if "image" in modalities:
-        nll = nll + F.binary_cross_entropy_with_logits(image_logits, images, reduction="none").flatten(1).sum(1)
+        bce = F.binary_cross_entropy_with_logits(image_logits, images, reduction="none")
+        nll = nll + bce.flatten(1).sum(1)
     if "audio" in modalities:
         nll = nll + 0.5 * (audio_hat - audio).pow(2).flatten(1).sum(1)
     return nll
 
 
 def elbo(model, mu, logvar, images, audio, modalities=MODALITIES) -> torch.Tensor:
-    """The negative ELBO per row for one posterior: reconstruction of ``modalities`` + KL."""
-    return reconstruction(model, sample(mu, logvar), images, audio, modalities) + gaussian_kl(mu, logvar)
+    """The negative ELBO per row for one posterior: reconstruction of ``modalities``
+    plus KL."""
+    z = sample(mu, logvar)
+    return reconstruction(model, z, images, audio, modalities) + gaussian_kl(mu, logvar)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..cache.results import compute_or_load
-from ..data.paired import PairedData, PairedLoader
+from ..data.paired import PairedData
 from ..models.encoders import ImageEncoder, LogMelEncoder
 
 

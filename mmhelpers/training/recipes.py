@@ -42,7 +42,7 @@ class Recipe:
     drop_last: bool = False
 
     def current_epochs(self, quick: bool | None = None) -> int:
-        return self.epochs[1 if config.is_quick(quick) else 0]
+        return config.by_mode(*self.epochs, quick)
 
 
 RECIPES = {
@@ -68,7 +68,7 @@ N_SEEDS = 3
 def seeds(quick: bool | None = None) -> tuple[int, ...]:
     """The training seeds of a comparison: three in full mode, one in quick mode
     (:func:`~mmhelpers.config.training_seed`: 0, 1, 2 unless ``MM_SEED_OFFSET`` shifts them)."""
-    return tuple(config.training_seed(i) for i in range(1 if config.is_quick(quick) else N_SEEDS))
+    return tuple(config.training_seed(i) for i in range(config.by_mode(N_SEEDS, 1, quick)))
 
 
 def recipe_table(*names: str):

@@ -5,7 +5,8 @@ batch (by default :func:`classification_loss`, cross-entropy on ``model(images, 
 Adam under a one-cycle learning-rate schedule and records the mean training loss per epoch.
 Given a *validation* split (labelled), it also records validation loss and accuracy and keeps the
 weights of the best validation epoch. The test split, when given, is evaluated every epoch only
-to draw the curve the exercise asks for; it never influences training. Caching trained models is :mod:`mmhelpers.training.checkpoints`'s job.
+to draw the curve the exercise asks for; it never influences training. Caching trained models is
+:mod:`mmhelpers.training.checkpoints`'s job.
 """
 
 from __future__ import annotations
