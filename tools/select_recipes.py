@@ -33,24 +33,20 @@ from mmhelpers.data.subsets import has_clean_views, subset
 from mmhelpers.models.late_fusion import LateFusion
 from mmhelpers.plots.tables import markdown_table
 from mmhelpers.training import contrastive
-from mmhelpers.training.catalogue import trained
+from mmhelpers.training.catalogue import CATALOGUE, trained
 from mmhelpers.training.recipes import RECIPES, Recipe, seeds
 
 ROOT = config.project_root()
 #: points of validation accuracy (or recall) within which a shorter budget is as good
 TOLERANCE = 0.1
-#: candidate epochs per row (full mode, quick mode)
+#: candidate epochs per row (full mode, quick mode); a fusion head not named here gets HEAD_CANDIDATES
 CANDIDATES = {
     "image": ((4, 8, 12), (1, 2)),
     "audio_mel": ((4, 8, 12), (1, 2)),
     "late": ((5, 10, 20), (1, 2)),
-    "intermediate": ((10, 20, 30), (1, 3)),
-    "gated": ((10, 20, 30), (1, 3)),
-    "tensor": ((10, 20, 30), (1, 3)),
-    "low_rank": ((10, 20, 30), (1, 3)),
-    "relevance": ((10, 20, 30), (1, 3)),
     "contrastive": ((3, 6, 10, 15, 20, 30), (1, 2)),
 }
+HEAD_CANDIDATES = ((10, 20, 30), (1, 3))
 #: the row whose scores choose a row's budget: the unimodal models are chosen for what they are
 #: in the series, members of the fusions, by the validation accuracy of their late fusion
 FUSED = "late fusion of both (fixed weights)"
@@ -64,8 +60,8 @@ LOW_RANK = 4
 CONTRASTIVE_RUN = ("nt_xent", 0.1)
 #: the unimodal rows (catalogue names): the members of every fusion head
 UNIMODAL = ("image", "audio_mel")
-#: the fusion heads' rows (catalogue names), each trained on the chosen members
-HEADS = ("late", "intermediate", "gated", "tensor", "low_rank", "relevance")
+#: the fusion heads' rows: every catalogue entry that trains on frozen members, on the chosen ones
+HEADS = tuple(name for name, entry in CATALOGUE.items() if entry.how == "frozen members")
 
 
 def budget(name: str, epochs: int) -> Recipe:
@@ -127,7 +123,7 @@ def contrastive_rows(splits, seed: int):
 
 
 def candidates(name: str) -> tuple[int, ...]:
-    return CANDIDATES[name][config.is_quick()]
+    return config.by_mode(*CANDIDATES.get(name, HEAD_CANDIDATES))
 
 
 def evidence(rows: list[dict]) -> pd.DataFrame:
