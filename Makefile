@@ -20,9 +20,11 @@ export PYTHONHASHSEED = 0
 # every claim that did not hold and every error, and fails if there was one
 SERIES := $(BIN)/python -m tools.run_series --out reports/executed --export reports
 
-# the README's results are refreshed even when a claim failed (the runner's summary says which)
+# the README's results and the model-answer report (reports/report.pdf) are refreshed even when a
+# claim failed (the runner's summary says which)
 all: setup data
-	@rc=0; $(SERIES) || rc=$$?; $(BIN)/python -m tools.update_readme || rc=1; exit $$rc
+	@rc=0; $(SERIES) || rc=$$?; $(BIN)/python -m tools.update_readme || rc=1; \
+	$(BIN)/python -m tools.report || rc=1; exit $$rc
 
 setup: $(STAMP)
 
@@ -67,6 +69,7 @@ bench: setup
 export: setup
 	@test -d reports/executed || $(BIN)/python -m tools.run_series --out reports/executed
 	$(BIN)/python -m tools.export reports/executed --out reports --formats pdf html --combined series
+	$(BIN)/python -m tools.report
 
 # LAB_ARGS: extra server options, e.g. LAB_ARGS="--no-browser --port=8899"; LAB_DIR: what it serves
 LAB_DIR  ?= notebooks

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import html
 import logging
 import warnings
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython import get_ipython
+from IPython.display import display
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from . import config
@@ -108,5 +110,16 @@ def setup(seed: int | None = None, quiet: bool = False) -> Settings:
                         data=f"course files in {src}" if src else "embedded (offline) dataset",
                         figures=config.figures_dir(), cache=config.cache_dir())
     if not quiet:
-        print(settings)
+        show_settings(settings, shell is not None)
     return settings
+
+
+def show_settings(settings: Settings, in_notebook: bool) -> None:
+    """The run's settings for whoever runs the notebook: in a notebook as HTML only, which the
+    PDF export leaves out (a printed lesson has no use for this machine's paths); elsewhere
+    printed."""
+    if in_notebook:
+        display({"text/html": f"<small><code>{html.escape(str(settings))}</code></small>"},
+                raw=True)
+    else:
+        print(settings)

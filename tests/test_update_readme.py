@@ -8,30 +8,40 @@ import pytest
 matplotlib.use("Agg")
 
 from mmhelpers.plots import figures as plots  # noqa: E402
-from mmhelpers.plots import samples  # noqa: E402
+from mmhelpers.plots import samples, tables  # noqa: E402
 from tools import update_readme as readme  # noqa: E402
 
 
 def _figures(tmp_path, monkeypatch):
     figs = tmp_path / "figures"
     figs.mkdir()
-    monkeypatch.setattr(plots.config, "figures_dir", lambda quick=None: figs)
+    monkeypatch.setattr(tables.config, "figures_dir", lambda quick=None: figs)
     table = pd.DataFrame({"overall": ["98.10 ± 0.20", "75.00 ± 1.00"]},
                          index=pd.Index(["late fusion", "image"], name="model"))
-    plots.save_table(table, "1f_results")
+    tables.save_table(table, "1f_results")
     tests = pd.DataFrame({"difference (points)": [0.3], "p, seed 0": ["0.012"]},
                          index=pd.Index(["intermediate fusion vs late fusion"]))
-    plots.save_table(tests, "1f_paired_tests")
+    tables.save_table(tests, "1f_paired_tests")
     (figs / "00_pairs.png").write_bytes(b"png")
     return figs
 
 
 def test_save_table_writes_a_markdown_table(tmp_path, monkeypatch):
-    monkeypatch.setattr(plots.config, "figures_dir", lambda quick=None: tmp_path)
-    path = plots.save_table(pd.DataFrame({"a": [1.234, 2.0]}, index=["x", "y"]), "t")
-    assert path.read_text().splitlines() == ["|  | a |", "|---|---|", "| x | 1.23 |", "| y | 2.00 |"]
+    monkeypatch.setattr(tables.config, "figures_dir", lambda quick=None: tmp_path)
+    path = tables.save_table(pd.DataFrame({"a": [1.234, 2.0]}, index=["x", "y"]), "t")
+    assert [line.replace("-", "") for line in path.read_text().splitlines()] == [
+        "|  | a |", "|||", "| x | 1.23 |", "| y | 2.00 |"]
     with pytest.raises(ValueError, match="bare file stem"):
-        plots.save_table(pd.DataFrame(), "dir/t.md")
+        tables.save_table(pd.DataFrame(), "dir/t.md")
+
+
+def test_save_values_writes_plain_json_and_refuses_other_objects(tmp_path, monkeypatch):
+    import json
+    monkeypatch.setattr(tables.config, "figures_dir", lambda quick=None: tmp_path)
+    path = tables.save_values({"accuracy (%)": np.float32(97.5), "pairs": np.int64(5859), "data": "x"}, "v")
+    assert json.loads(path.read_text()) == {"accuracy (%)": 97.5, "pairs": 5859, "data": "x"}
+    with pytest.raises(TypeError, match="numbers or strings"):
+        tables.save_values({"table": pd.DataFrame()}, "v")
 
 
 def test_update_replaces_only_the_marked_section(tmp_path, monkeypatch):

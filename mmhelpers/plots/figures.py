@@ -75,21 +75,6 @@ def _show_saved(png: Path, pdf: Path | None) -> None:
     display(bundle, raw=True, metadata={"image/png": {"width": round(width * scale), "height": round(height * scale)}})
 
 
-def save_table(table, name: str, quick: bool | None = None, digits: int = 2) -> Path:
-    """Save a DataFrame as a Markdown table ``<figures>/<name>.md`` (e.g. for the README)."""
-    if not name or Path(name).name != name or Path(name).suffix:
-        raise ValueError(f"save_table: name must be a bare file stem like '1f_results', got {name!r}")
-    cell = lambda v: f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v)  # noqa: E731
-    head = [str(table.index.name or "")] + [str(c) for c in table.columns]
-    rows = [[str(i)] + [cell(v) for v in r] for i, r in zip(table.index, table.itertuples(index=False))]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
-    out = config.figures_dir(quick)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
 def close(fig) -> None:
     plt.close(fig)
 

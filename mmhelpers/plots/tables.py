@@ -9,10 +9,14 @@ it (the opening cell calls it).
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .. import config
 
 MAX_DECIMALS = 4
 TABLE_PT = 9           # tables are set in \small (9 pt with the report's 10 pt text)
@@ -81,3 +85,39 @@ def markdown_table(headers, rows, fmt: str = "{:.3g}") -> str:
     widths = [2 + max(6, *(_shown_len(c) for c in [str(h), *(r[i] for r in body)])) for i, h in enumerate(headers)]
     lines = ["| " + " | ".join(map(str, headers)) + " |", "|" + "|".join("-" * w for w in widths) + "|"]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body])
+
+
+def _output_path(name: str, suffix: str, quick: bool | None) -> Path:
+    if not name or Path(name).name != name or Path(name).suffix:
+        raise ValueError(f"save: name must be a bare file stem like '1f_results', got {name!r}")
+    out = config.figures_dir(quick)
+    out.mkdir(parents=True, exist_ok=True)
+    return out / f"{name}{suffix}"
+
+
+def save_table(table, name: str, quick: bool | None = None, digits: int = 2) -> Path:
+    """Save a DataFrame as a Markdown table ``<figures>/<name>.md``, its index as the first
+    column (for the README and the report, ``tools/report.py``)."""
+    path = _output_path(name, ".md", quick)
+    head = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    rows = [[str(i), *r] for i, r in zip(table.index, table.itertuples(index=False))]
+    path.write_text(markdown_table(head, rows, f"{{:.{digits}f}}") + "\n")
+    return path
+
+
+def save_values(values: dict, name: str, quick: bool | None = None) -> Path:
+    """Save a notebook's headline numbers as ``<figures>/<name>.json`` (numbers and short
+    strings, by name), for the report (``tools/report.py``): no number is typed twice."""
+    path = _output_path(name, ".json", quick)
+
+    def plain(v):
+        if isinstance(v, (np.integer, np.floating, np.bool_)):
+            return v.item()
+        if isinstance(v, (int, float, str, bool)):
+            return v
+        raise TypeError(f"save_values({name!r}): values must be numbers or strings, got {type(v).__name__}")
+
+    path.write_text(json.dumps({str(k): plain(v) for k, v in values.items()}, indent=1,
+                               ensure_ascii=False) + "\n")
+    return path
+
