@@ -75,6 +75,7 @@ CATALOGUE = {
     "audio_mel": Entry(lambda: UnimodalClassifier(LogMelEncoder(), "audio")),
     "audio_raw": Entry(lambda: UnimodalClassifier(RawAudioEncoder(), "audio")),
     "early": Entry(EarlyFusion),
+    "intermediate_e2e": Entry(lambda: IntermediateFusion(ImageEncoder(), LogMelEncoder())),
     "intermediate": Entry(
         lambda img, aud, modality_dropout=0.0: IntermediateFusion(
             *frozen(img, aud), modality_dropout=modality_dropout), FROZEN, MEMBERS),

@@ -15,7 +15,8 @@ and 20 within 0.07), intermediate 10 (97.99%; 20 and 30 within 0.06), gated 20 (
 within 0.04). Contrastive runs: 30 epochs, the longest tried; image-to-audio recall@1 on
 validation still rises (6 / 10 / 20 / 30 epochs: 53.8 / 69.3 / 91.4 / 93.5%). The raw-waveform
 audio model gets the log-mel model's budget, so that 1b compares the two at equal cost. Early
-fusion trains a whole CNN and gets the unimodal budget; 1f shows what longer budgets would buy.
+fusion and intermediate fusion trained end to end (1e) train whole CNNs and get the unimodal budget;
+1f shows what longer budgets would buy early fusion.
 The generative models of 4c learn without labels, so no validation accuracy chooses their budget:
 they train for a fixed 1650 optimiser steps, 15 epochs at batch 128 (10 epochs at batch 256 left
 cross-modal coherence near chance; 30 at batch 256, the same number of steps at twice the cost,
@@ -51,6 +52,7 @@ RECIPES = {
     "audio_raw":    Recipe(epochs=(8, 2), batch_size=128, lr=3e-3),  # 1b: the log-mel model's budget
     "early":        Recipe(epochs=(8, 1), batch_size=128, lr=3e-3),  # a whole CNN: the unimodal budget
     "intermediate": Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
+    "intermediate_e2e": Recipe(epochs=(8, 1), batch_size=128, lr=3e-3),  # 1e: both CNNs too, like early
     "gated":        Recipe(epochs=(20, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
     "late":         Recipe(epochs=(5, 2), batch_size=256, lr=5e-2),  # two weights on frozen logits: seconds
     "tensor":       Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: TFN head on frozen encoders
