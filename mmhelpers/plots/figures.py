@@ -104,12 +104,16 @@ def curves(histories: dict, title: str = ""):
     ax_acc.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.get_major_locator().set_params(integer=True)
-    ax_acc.legend(loc="lower right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.text(0.5, 0.0, "solid: training loss and test accuracy; dashed: validation; "
-             "circle: the kept epoch", ha="center", va="top", fontsize=9)
+    # the legend under the axes, never over a curve
+    handles, labels = ax_loss.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(len(labels), 4), frameon=False)
+    rows = -(-len(labels) // 4)
+    fig.text(0.5, -0.07 * rows - 0.02, "solid: training loss and test accuracy; dashed: "
+             "validation; circle: the kept epoch", ha="center", va="top", fontsize=9)
     return fig
 
 

@@ -47,7 +47,9 @@ def family(name: str) -> str:
 
 
 def colors(names) -> list:
-    """One colour per name, by family; names of the same family get shades of its colour."""
+    """One colour per name, by family; names of the same family get shades of its colour,
+    the first in the family's own colour, the others ever lighter, far enough apart to tell
+    on paper."""
     names = list(names)
     families = [family(n) for n in names]
     out = []
@@ -57,8 +59,8 @@ def colors(names) -> list:
         if len(same) == 1:
             out.append(base)
         else:
-            shades = sns.light_palette(base, len(same) + 2)[2:][::-1]
-            out.append(shades[same.index(n)])
+            lighter = 0.6 * same.index(n) / (len(same) - 1)   # up to 60% of the way to white
+            out.append(tuple(c + lighter * (1 - c) for c in base))
     return out
 
 
