@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 from unittest import mock
 
@@ -239,7 +240,9 @@ def export_notebooks(paths, out_dir=None, formats=FORMATS, combined: str | None 
     if combined:
         jobs.append((combined, merge_notebooks(parts, title or SERIES_TITLE)))
     written, failures = [], []
-    with _pandoc_on_path():
+    with _pandoc_on_path(), warnings.catch_warnings():
+        # an HTML-only output (the opening cell's settings) is meant for JupyterLab alone
+        warnings.filterwarnings("ignore", message=r"Your element with mimetype\(s\) dict_keys\(\['text/html'\]\)")
         for stem, (nb, meta) in jobs:
             for fmt in formats:
                 dest = out / f"{stem}.{fmt}"  # .pdf/.html (.tex/.log): never a source .ipynb
