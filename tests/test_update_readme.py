@@ -28,7 +28,8 @@ def _figures(tmp_path, monkeypatch):
 
 def test_save_table_writes_a_markdown_table(tmp_path, monkeypatch):
     monkeypatch.setattr(tables.config, "figures_dir", lambda quick=None: tmp_path)
-    path = tables.save_table(pd.DataFrame({"a": [1.234, 2.0]}, index=["x", "y"]), "t")
+    assert tables.save_table(pd.DataFrame({"a": [1.234, 2.0]}, index=["x", "y"]), "t") is None
+    path = tmp_path / "t.md"
     assert [line.replace("-", "") for line in path.read_text().splitlines()] == [
         "|  | a |", "|||", "| x | 1.23 |", "| y | 2.00 |"]
     with pytest.raises(ValueError, match="bare file stem"):
@@ -38,7 +39,8 @@ def test_save_table_writes_a_markdown_table(tmp_path, monkeypatch):
 def test_save_values_writes_plain_json_and_refuses_other_objects(tmp_path, monkeypatch):
     import json
     monkeypatch.setattr(tables.config, "figures_dir", lambda quick=None: tmp_path)
-    path = tables.save_values({"accuracy (%)": np.float32(97.5), "pairs": np.int64(5859), "data": "x"}, "v")
+    tables.save_values({"accuracy (%)": np.float32(97.5), "pairs": np.int64(5859), "data": "x"}, "v")
+    path = tmp_path / "v.json"
     assert json.loads(path.read_text()) == {"accuracy (%)": 97.5, "pairs": 5859, "data": "x"}
     with pytest.raises(TypeError, match="numbers or strings"):
         tables.save_values({"table": pd.DataFrame()}, "v")

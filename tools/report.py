@@ -106,8 +106,9 @@ def _fonts() -> list[str]:
 
 
 def pages_before_references(pdf: Path) -> tuple[int, int]:
-    """``(pages before the references, all pages)``, not counting the front page: the page on
-    which the references heading stands is the first not counted."""
+    """``(pages before the references, all pages)``, not counting the front page (title, course,
+    date and nothing else): the page on which the references heading stands is the first not
+    counted."""
     from pypdf import PdfReader
 
     pages = [page.extract_text() or "" for page in PdfReader(pdf).pages]

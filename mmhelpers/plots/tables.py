@@ -95,19 +95,20 @@ def _output_path(name: str, suffix: str, quick: bool | None) -> Path:
     return out / f"{name}{suffix}"
 
 
-def save_table(table, name: str, quick: bool | None = None, digits: int = 2) -> Path:
+def save_table(table, name: str, quick: bool | None = None, digits: int = 2) -> None:
     """Save a DataFrame as a Markdown table ``<figures>/<name>.md``, its index as the first
-    column (for the README and the report, ``tools/report.py``)."""
+    column (for the README and the report, ``tools/report.py``). Returns nothing, so that a
+    cell ending with it displays nothing."""
     path = _output_path(name, ".md", quick)
     head = [str(table.index.name or "")] + [str(c) for c in table.columns]
     rows = [[str(i), *r] for i, r in zip(table.index, table.itertuples(index=False))]
     path.write_text(markdown_table(head, rows, f"{{:.{digits}f}}") + "\n")
-    return path
 
 
-def save_values(values: dict, name: str, quick: bool | None = None) -> Path:
+def save_values(values: dict, name: str, quick: bool | None = None) -> None:
     """Save a notebook's headline numbers as ``<figures>/<name>.json`` (numbers and short
-    strings, by name), for the report (``tools/report.py``): no number is typed twice."""
+    strings, by name), for the report (``tools/report.py``): no number is typed twice.
+    Returns nothing, so that a cell ending with it displays nothing."""
     path = _output_path(name, ".json", quick)
 
     def plain(v):
@@ -119,5 +120,4 @@ def save_values(values: dict, name: str, quick: bool | None = None) -> Path:
 
     path.write_text(json.dumps({str(k): plain(v) for k, v in values.items()}, indent=1,
                                ensure_ascii=False) + "\n")
-    return path
 
