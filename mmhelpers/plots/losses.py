@@ -23,18 +23,22 @@ def plot_weights_vs_similarity(batches: dict, taus=(0.05, 0.1, 0.2, 0.5, 1.0)):
     fig, axes = plt.subplots(2, len(batches), figsize=(3.2 * len(batches) + 0.2, 5.0),
                              squeeze=False, sharex=True)
     grid = torch.linspace(-1, 1, 201, dtype=torch.float64)
+    smallest = 1.0
     for col, (name, batch) in enumerate(batches.items()):
         s_pos, s_neg = _sims(*batch)
         order = torch.argsort(s_neg)
         for tau, c in zip(taus, colors):
             w = losses.nt_xent_weights(s_pos, s_neg, tau)[1]
+            smallest = min(smallest, float(w.min()))
             axes[0, col].plot(s_neg[order], w[order], "o-", ms=3, lw=1, color=c, label=f"τ = {tau:g}")
             axes[1, col].plot(grid, torch.sigmoid(grid / tau), lw=1, color=c)
             axes[1, col].plot(s_neg, torch.sigmoid(s_neg / tau), "o", ms=3, color=c)
-        axes[0, col].set(yscale="log", ylim=(1e-8, 1.5), title=f"NT-Xent, {name} batch", ylabel="exp(s/τ)/Z")
+        axes[0, col].set(yscale="log", title=f"NT-Xent, {name} batch", ylabel="exp(s/τ)/Z")
         axes[1, col].set(title=f"NT-Logistic, {name} batch", ylabel="σ(s/τ)", xlabel="similarity s of a negative")
         for ax in axes[:, col]:
             ax.axvline(float(s_pos), ls="--", color="grey", lw=1)
+    for ax in axes[0]:                       # every weight drawn, the smallest included
+        ax.set_ylim(smallest / 3, 1.5)
     axes[0, 0].legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig

@@ -14,13 +14,13 @@ from . import style
 def plot_missing(table, title: str = "accuracy (%) with a modality missing"):
     """The :func:`missing_table` as an annotated heatmap (models x condition)."""
     flat = table.copy()
-    flat.columns = [f"{a}\n{b}" for a, b in flat.columns]
+    # narrow columns: each label on short lines ("no / image / zero")
+    flat.columns = [f"{a}\n{b}".replace("no ", "no\n") for a, b in flat.columns]
     fig, ax = plt.subplots(figsize=(6.3, 0.4 * len(flat) + 1.9))
     sns.heatmap(flat, annot=True, fmt=".0f", cmap="viridis", vmin=0, vmax=100, ax=ax,
                 cbar_kws={"label": "accuracy (%)"}, annot_kws={"fontsize": 9})
     ax.set(title=title, xlabel="", ylabel="")
-    ax.tick_params(axis="x", labelsize=8, labelrotation=30)
-    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    ax.tick_params(axis="x", labelsize=8, labelrotation=0)   # two short lines each, side by side
     fig.tight_layout()
     return fig
 
@@ -32,7 +32,7 @@ def _model_palette(names) -> dict:
 
 def plot_sweep(sweep, scores=None):
     """Accuracy vs severity, one panel per corrupted modality, one line per model."""
-    fig, axes = plt.subplots(1, 2, figsize=(6.5, 3.9), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(6.5, 3.9), sharey=True, layout="constrained")
     palette = _model_palette(sweep["model"])
     for ax, modality in zip(axes, MODALITIES):
         part = sweep[sweep.corrupted == modality]
@@ -41,8 +41,9 @@ def plot_sweep(sweep, scores=None):
                      palette=palette)
         ax.set(title=f"{modality} corrupted", xlabel=f"{modality} noise severity",
                ylabel="test accuracy (%)", ylim=(0, 100))
-    axes[1].legend(loc="upper center", bbox_to_anchor=(-0.1, -0.22), ncol=3, frameon=False)
-    fig.tight_layout()
+    handles, labels = axes[1].get_legend_handles_labels()
+    axes[1].get_legend().remove()
+    fig.legend(handles, labels, loc="outside lower center", ncol=3, frameon=False)
     return fig
 
 
@@ -59,8 +60,10 @@ def plot_gate(weights: np.ndarray, data: PairedData, sweep):
     gated = sweep.dropna(subset=["image_weight"])
     sns.lineplot(data=gated, x="severity", y="image_weight", hue="corrupted", marker="o",
                  ax=ax2, palette=style.MODALITY_COLORS)
-    ax2.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax2.axhline(0.5, color="grey", lw=0.8, ls=":", label="equal weights")
     ax2.set(title="along the sweep (mean)", xlabel="severity of the corrupted modality",
             ylabel="image weight", ylim=(0, 1))
+    ax2.legend(title="corrupted", loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3,
+               frameon=False)   # under the panel, never over a point
     fig.tight_layout()
     return fig
