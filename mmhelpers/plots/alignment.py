@@ -8,6 +8,7 @@ import seaborn as sns
 
 from ..analysis.retrieval import embed
 from ..data.paired import PairedData
+from . import style
 
 
 def plot_grid(table, metrics=("R@1 aud→img", "probe audio", "audio by image prototype")):
@@ -25,6 +26,7 @@ def plot_grid(table, metrics=("R@1 aud→img", "probe audio", "audio by image pr
         ax.set(xscale="log", xlabel="temperature τ", ylabel="%" if ax is axes[0, 0] else "")
         ax.set_title(metric, fontsize=9)
     axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    style.plain_log_ticks(*fig.axes)
     fig.tight_layout()
     return fig
 

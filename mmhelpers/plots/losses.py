@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from .. import losses
+from . import style
 
 
 def _sims(u, v_pos, v_neg):
@@ -40,6 +41,7 @@ def plot_weights_vs_similarity(batches: dict, taus=(0.05, 0.1, 0.2, 0.5, 1.0)):
     for ax in axes[0]:                       # every weight drawn, the smallest included
         ax.set_ylim(smallest / 3, 1.5)
     axes[0, 0].legend(fontsize=8, loc="lower right")
+    style.plain_log_ticks(*fig.axes)
     fig.tight_layout()
     return fig
 
@@ -74,6 +76,7 @@ def plot_weights_over_tau(u, v_pos, v_neg, taus=None):
     axes["share"].set(xscale="log", yscale="log", xlabel="τ", ylabel="share",
                       title="the hardest negative's share of all negative weight")
     axes["share"].legend()
+    style.plain_log_ticks(*fig.axes)
     return fig
 
 
@@ -88,5 +91,6 @@ def plot_grad_norm_over_tau(batches: dict, taus=None):
     ax.set(xscale="log", yscale="log", ylim=(1e-8, None), xlabel="τ", ylabel="‖∂L/∂u‖",
            title="gradient size against temperature")
     ax.legend(fontsize=8, ncol=2)
+    style.plain_log_ticks(*fig.axes)
     fig.tight_layout()
     return fig

@@ -38,6 +38,7 @@ def accuracy_vs_parameters(table, title: str = "accuracy against size"):
     ax.set_ylim(low - pad, high + 2 * pad)
     left, right = table["parameters"].min(), table["parameters"].max()
     ax.set_xlim(left / 2, right * 6)
+    style.plain_log_ticks(*fig.axes)
     fig.tight_layout()
     return fig
 

@@ -10,7 +10,9 @@ report template's limits), so a wide figure is shrunk and its text with it.
 
 from __future__ import annotations
 
+import matplotlib
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import seaborn as sns
 
 PRINT_WIDTH = 0.9 * 6.5     # inches: 90% of the text width of a letter page, 1 in margins
@@ -62,6 +64,17 @@ def colors(names) -> list:
             lighter = 0.6 * same.index(n) / (len(same) - 1)   # up to 60% of the way to white
             out.append(tuple(c + lighter * (1 - c) for c in base))
     return out
+
+
+def plain_log_ticks(*axes) -> None:
+    """On every log-scaled axis of ``axes``, tick labels as plain numbers ("0.05", "1e-08") at
+    the tick font's full size, not as powers of ten whose exponents print at 70% of it."""
+    plain = matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}")
+    for ax in axes:
+        for axis, scale in ((ax.xaxis, ax.get_xscale()), (ax.yaxis, ax.get_yscale())):
+            if scale == "log":
+                axis.set_major_formatter(plain)
+                axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
 
 
 def print_scale(width: float, height: float) -> float:
