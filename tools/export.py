@@ -176,13 +176,17 @@ def _export_one(fmt: str, nb, meta: dict, dest: Path, keep_tex: bool, say) -> No
         say(f"warning: {dest.name}: characters no installed font has, left out: {' '.join(lost)}")
 
 
-def _has_fallback_fonts() -> bool:
+def font_families() -> set[str]:
+    """The font families fontconfig knows (``fc-list``), empty where it is not installed."""
     fc_list = shutil.which("fc-list")
     if not fc_list:
-        return False
+        return set()
     out = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True).stdout
-    families = {f.strip() for line in out.splitlines() for f in line.split(",")}
-    return {"DejaVu Sans", "DejaVu Sans Mono"} <= families
+    return {f.strip() for line in out.splitlines() for f in line.split(",")}
+
+
+def _has_fallback_fonts() -> bool:
+    return {"DejaVu Sans", "DejaVu Sans Mono"} <= font_families()
 
 
 def _natural(path: Path):

@@ -28,7 +28,7 @@ import jinja2
 
 from mmhelpers import config
 from mmhelpers.plots.tables import markdown_table
-from tools.export import pandoc_path, pdf_available
+from tools.export import font_families, pandoc_path, pdf_available
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.md"
 #: the course's name, on the front page
@@ -97,9 +97,7 @@ def _fonts() -> list[str]:
     """DejaVu for the symbols the tables carry (τ, →, ±), where it is installed."""
     # fontspec: pandoc's template would load lmodern, which TeX Live's xetex set may lack
     fonts = ["-V", "fontfamily=fontspec"]
-    fc_list = shutil.which("fc-list")
-    if fc_list and "DejaVu Serif" in subprocess.run([fc_list, ":", "family"], capture_output=True,
-                                                     text=True).stdout:
+    if "DejaVu Serif" in font_families():
         fonts += ["-V", "mainfont=DejaVu Serif", "-V", "sansfont=DejaVu Sans",
                   "-V", "monofont=DejaVu Sans Mono"]
     return fonts
@@ -118,8 +116,9 @@ def pages_before_references(pdf: Path) -> tuple[int, int]:
     return starts[-1] - 1, len(pages) - 1
 
 
-def build(figures: Path, out: Path, keep_markdown: bool = True, allow_long: bool = False) -> Path:
-    """Render the report and typeset it to ``out`` (PDF); the Markdown is kept beside it."""
+def build(figures: Path, out: Path, keep_markdown: bool = True) -> tuple[Path, int, int]:
+    """Render the report and typeset it to ``out`` (PDF); the Markdown is kept beside it.
+    Returns ``(out, pages before the references, pages after the front page)``."""
     ok, why = pdf_available()
     if not ok:
         raise ReportError(f"cannot typeset the report: {why}")
@@ -136,9 +135,9 @@ def build(figures: Path, out: Path, keep_markdown: bool = True, allow_long: bool
         if keep_markdown:
             shutil.copy(md, out.with_suffix(".md"))
     body, total = pages_before_references(out)
-    if body > MAX_PAGES and not allow_long:
+    if body > MAX_PAGES:
         raise ReportError(f"{out}: {body} pages before the references, the exam allows {MAX_PAGES}")
-    return out
+    return out, body, total
 
 
 def main(argv=None) -> int:
@@ -148,11 +147,10 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=config.project_root() / "reports" / "report.pdf")
     args = ap.parse_args(argv)
     try:
-        pdf = build(args.figures, args.out)
+        pdf, body, total = build(args.figures, args.out)
     except ReportError as exc:
         print(f"report: {exc}", file=sys.stderr)
         return 1
-    body, total = pages_before_references(pdf)
     print(f"report: {pdf} ({body} pages before the references, {total} after the front page)")
     return 0
 

@@ -2,10 +2,9 @@
 batches, the closed-form gradients against autograd, and the naive formula's overflow.
 
 The numeric losses live in :mod:`mmhelpers.losses`; this module only checks them. Their figures
-are in :mod:`mmhelpers.plots.losses`. The exam's
-equations in sympy and the symbolic checks are in :mod:`mmhelpers.analysis.loss_symbolic`.
-Equation numbers are the exam's: (1) batch
-NT-Xent, (2) one-anchor NT-Xent objective, (3) its gradient, (4) the partition function ``Z(u)``,
+are in :mod:`mmhelpers.plots.losses`; the exam's equations in sympy and the symbolic checks in
+:mod:`mmhelpers.analysis.loss_symbolic`. Equation numbers are the exam's: (1) batch NT-Xent,
+(2) one-anchor NT-Xent objective, (3) its gradient, (4) the partition function ``Z(u)``,
 (5) NT-Logistic, (6) its gradient.
 """
 
