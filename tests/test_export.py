@@ -158,6 +158,42 @@ def test_pdf_export(tmp_path, capsys):
         assert "left out" not in capsys.readouterr().out
 
 
+def _tall_figure_output(dpi):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 5))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    plt.close(fig)
+    return v4.new_output("display_data", data={"image/png": base64.b64encode(buf.getvalue())
+                                               .decode(), "text/plain": "<Figure>"})
+
+
+def test_a_tall_figure_leaves_no_half_empty_page(tmp_path):
+    """A figure that no longer fits under its code floats to the next page and the text after
+    it fills this one (instead of dragging its code along and leaving the page half empty);
+    two such figures keep their order."""
+    _require_pdf()
+    from pypdf import PdfReader
+
+    filler = " ".join(["Some words that fill the page before the figure."] * 50)
+    nb = v4.new_notebook(cells=[
+        v4.new_markdown_cell("# 9y. Page layout\n\n" + filler[: len(filler) // 2]),
+        v4.new_code_cell("plot_it()", execution_count=1,
+                         outputs=[_tall_figure_output(50), _tall_figure_output(40)]),
+        v4.new_markdown_cell("AFTERFIGURE " + filler)])
+    nbformat.write(nb, tmp_path / "9y_layout.ipynb")
+    export.export_notebooks([tmp_path / "9y_layout.ipynb"], tmp_path / "out", formats=("pdf",),
+                            combined=None)
+    pages = PdfReader(tmp_path / "out" / "9y_layout.pdf").pages
+    assert "plot_it" in pages[0].extract_text() and "AFTERFIGURE" in pages[0].extract_text()
+    widths = [image.image.width for page in pages for image in page.images]   # in page order
+    assert not pages[0].images and widths == [250, 200]
+
+
 @pytest.mark.slow
 def test_combined_pdf(tmp_path):
     _require_pdf()
