@@ -151,6 +151,19 @@ def test_every_model_outputs_logits_and_embeddings(name, batch):
     assert name in describe(m) or type(m).__name__ in describe(m)
 
 
+@pytest.mark.parametrize("layer", [
+    torch.nn.Conv2d(1, 32, kernel_size=3, padding=1, bias=False),
+    torch.nn.Conv1d(32, 64, 7, stride=2, bias=False), torch.nn.Linear(3136, 100),
+    torch.nn.MaxPool2d(2, 2), torch.nn.Dropout(0.25), torch.nn.ReLU(inplace=True),
+    torch.nn.AdaptiveMaxPool2d((4, 1)), torch.nn.Flatten()])
+def test_describe_writes_a_layer_as_code_that_builds_it(layer):
+    from mmhelpers.models.classifier import layer_text
+
+    text = layer_text(layer)
+    assert "(1, 1)" not in text and "dilation" not in text and "bias=True" not in text
+    assert repr(eval("torch.nn." + text)) == repr(layer)   # the same layer, shorter
+
+
 @pytest.mark.parametrize("name", ["image", "audio_raw", "audio_mel"])
 def test_unimodal_models_ignore_the_other_input(name, batch):
     images, audio, _ = batch

@@ -14,6 +14,8 @@ identity). The encoders are in :mod:`mmhelpers.models.encoders`, the fusion mode
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -96,14 +98,59 @@ def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
+def layer_text(module: nn.Module) -> str:
+    """A layer as its repr shows it; a PyTorch layer as one would write it, its required
+    arguments by position and only the keywords that differ from their defaults:
+    ``Conv2d(1, 32, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), bias=False)`` ->
+    ``Conv2d(1, 32, 3, padding=1, bias=False)``."""
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return f"{type(module).__name__}({module.num_features})"
+    if not type(module).__module__.startswith("torch."):
+        return repr(module)
+    try:
+        signature = inspect.signature(type(module)).parameters
+    except (TypeError, ValueError):
+        signature = {}
+    required = {k for k, p in signature.items() if p.default is inspect.Parameter.empty}
+    defaults = {k: _squeeze(repr(p.default)) for k, p in signature.items() if k not in required}
+    kept = []
+    for item in _top_level_items(module.extra_repr()):
+        key, eq, value = item.partition("=")
+        if not eq:
+            kept.append(item)
+        elif key in required:
+            kept.append(_squeeze(value))
+        elif defaults.get(key, object()) != _squeeze(value):
+            kept.append(f"{key}={_squeeze(value)}")
+    return f"{type(module).__name__}({', '.join(kept)})"
+
+
+def _top_level_items(text: str) -> list[str]:
+    """``"1, 32, kernel_size=(3, 3)"`` -> ``["1", "32", "kernel_size=(3, 3)"]``."""
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += ch in "([{" and 1 or ch in ")]}" and -1 or 0
+        if ch == "," and depth == 0:
+            items.append(text[start:i].strip())
+            start = i + 1
+    tail = text[start:].strip()
+    return items + [tail] if tail else items
+
+
+def _squeeze(value: str) -> str:
+    """A tuple of equal numbers as that number: ``"(3, 3)"``, ``"(3,)"`` -> ``"3"``."""
+    parts = value.strip("()").rstrip(",").split(", ")
+    return parts[0] if value.startswith("(") and len(set(parts)) == 1 else value
+
+
 def describe(model: nn.Module) -> str:
-    """A short text for notebooks: parameter counts, then every layer with its own parameter count."""
+    """A short text for notebooks: parameter counts, then every layer (its arguments that differ
+    from the defaults) with its own parameter count."""
     lines = [f"{type(model).__name__}: {count_parameters(model):,} trainable parameters "
              f"({count_parameters(model, False):,} in all)"]
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
     width = max((len(n) for n, _ in leaves), default=0)
     for n, m in leaves:
         own = sum(p.numel() for p in m.parameters())
-        text = f"{type(m).__name__}({m.num_features})" if isinstance(m, nn.modules.batchnorm._BatchNorm) else repr(m)
-        lines.append(f"  {n:<{width}}  {text}" + (f"  [{own:,}]" if own else ""))
+        lines.append(f"  {n:<{width}}  {layer_text(m)}" + (f"  [{own:,}]" if own else ""))
     return "\n".join(lines)

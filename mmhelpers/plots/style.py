@@ -24,6 +24,8 @@ MODALITY_COLORS = {"image": _DEEP[0], "audio": _DEEP[1]}
 FAMILY_COLORS = {"image": _DEEP[0], "audio": _DEEP[1], "intermediate": _DEEP[2],
                  "late": _DEEP[3], "gated": _DEEP[4], "early": _DEEP[5],
                  "tensor": _DEEP[6], "other": _DEEP[7]}
+# the data's splits are not models or modalities: two greys, so no colour is read twice
+SPLIT_COLORS = {"train": "0.35", "test": "0.7"}
 # words in a model's name that tell its family, checked in this order
 _FAMILY_WORDS = (("early", "early"), ("late", "late"), ("gate", "gated"),
                  ("intermediate", "intermediate"), ("concat", "intermediate"),
