@@ -15,6 +15,7 @@ identity). The encoders are in :mod:`mmhelpers.models.encoders`, the fusion mode
 from __future__ import annotations
 
 import inspect
+import os
 
 import torch
 from torch import nn
@@ -145,12 +146,25 @@ def _squeeze(value: str) -> str:
 
 def describe(model: nn.Module) -> str:
     """A short text for notebooks: parameter counts, then every layer (its arguments that differ
-    from the defaults) with its own parameter count."""
+    from the defaults) with its own parameter count, under the sub-module that holds it."""
     lines = [f"{type(model).__name__}: {count_parameters(model):,} trainable parameters "
              f"({count_parameters(model, False):,} in all)"]
     leaves = [(n, m) for n, m in model.named_modules() if not list(m.children())]
-    width = max((len(n) for n, _ in leaves), default=0)
+    groups: dict[str, list] = {}
     for n, m in leaves:
+        groups.setdefault(n.split(".")[0] if "." in n else "", []).append((n.split("."), m))
+    rows = []   # (indent, name, layer)
+    for top, members in groups.items():
+        shared = os.path.commonprefix([path[:-1] for path, _ in members])   # of lists
+        if top:
+            rows.append((2, ".".join(shared) + ":", None))
+        rows += [(4 if top else 2, ".".join(path[len(shared):]), m) for path, m in members]
+    width = max(indent + len(name) for indent, name, m in rows if m is not None)
+    for indent, name, m in rows:
+        if m is None:
+            lines.append(" " * indent + name)
+            continue
         own = sum(p.numel() for p in m.parameters())
-        lines.append(f"  {n:<{width}}  {layer_text(m)}" + (f"  [{own:,}]" if own else ""))
+        lines.append(f"{' ' * indent}{name:<{width - indent}}  {layer_text(m)}"
+                     + (f"  [{own:,}]" if own else ""))
     return "\n".join(lines)
