@@ -61,3 +61,23 @@ def test_the_report_fits_the_exams_page_limit(tmp_path):
     assert (body, total) == report.pages_before_references(pdf)
     assert 1 <= body <= report.MAX_PAGES and total > body
     assert (tmp_path / "report.md").is_file()
+
+
+def test_a_figure_prints_wide_enough_for_its_smallest_text(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    for name, (inches, points) in {"wide": (report.TEXT_WIDTH, 8), "small": (3.0, 10)}.items():
+        fig = plt.figure(figsize=(inches, 2))
+        fig.text(0.1, 0.5, "tick", fontsize=points)
+        fig.savefig(tmp_path / f"{name}.pdf")
+        plt.close(fig)
+    results = report.Results(tmp_path)
+    assert results.width("wide", 50) == 88          # 7 pt / 8 pt of the full text width
+    assert results.width("small", 50) == 50         # legible at 30%: as asked
+    (tmp_path / "t.md").write_text("|  | overall |\n|---|---|\n| late fusion | 98.98 |\n")
+    assert results.cell("t", "late fusion", "overall") == "98.98"
+    with pytest.raises(report.ReportError, match="no entry"):
+        results.cell("t", "early fusion", "overall")

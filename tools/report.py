@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -25,8 +26,10 @@ from datetime import date
 from pathlib import Path
 
 import jinja2
+from pypdf import PdfReader
 
 from mmhelpers import config
+from mmhelpers.plots import style
 from mmhelpers.plots.tables import markdown_table
 from tools.export import font_families, pandoc_path, pdf_available
 
@@ -34,6 +37,8 @@ TEMPLATE = Path(__file__).parent / "templates" / "report.md"
 #: the course's name, on the front page
 COURSE = "Multimodal deep learning"
 MAX_PAGES = 8
+#: the template's text width in inches: a letter page (8.5 in) less two 1.8 cm margins
+TEXT_WIDTH = 8.5 - 2 * 1.8 / 2.54
 REFERENCES = "References"
 
 
@@ -60,12 +65,24 @@ class Results:
             raise ReportError(f"{name}.json has no value {key!r}; it has {sorted(values)}")
         return fmt.format(values[key])
 
+    def _rows(self, name: str) -> list[list[str]]:
+        return [[c.strip() for c in line.strip().strip("|").split("|")]
+                for line in self._file(name, ".md").read_text().splitlines()
+                if line.strip() and not set(line.strip()) <= set("|-: ")]
+
+    def cell(self, name: str, row: str, column: str) -> str:
+        """One entry of a saved table, as the table prints it."""
+        head, *rows = self._rows(name)
+        found = [r for r in rows if r[0] == row]
+        if column not in head or not found:
+            raise ReportError(f"{name}.md has no entry ({row!r}, {column!r}); rows "
+                              f"{[r[0] for r in rows]}, columns {head[1:]}")
+        return found[0][head.index(column)]
+
     def table(self, name: str, columns: list[str] | None = None) -> str:
         """A table a notebook saved with ``tables.save_table(..., name)``, with ``columns`` only
         (and the index) when given."""
-        head, *rows = [[c.strip() for c in line.strip().strip("|").split("|")]
-                       for line in self._file(name, ".md").read_text().splitlines()
-                       if line.strip() and not set(line.strip()) <= set("|-: ")]
+        head, *rows = self._rows(name)
         keep = list(range(len(head)))
         if columns is not None:
             unknown = [c for c in columns if c not in head]
@@ -73,6 +90,26 @@ class Results:
                 raise ReportError(f"{name}.md has no column {unknown}; it has {head[1:]}")
             keep = [0] + [head.index(c) for c in columns]
         return markdown_table([head[i] for i in keep], [[r[i] for i in keep] for r in rows])
+
+    def width(self, name: str, wanted: int) -> int:
+        """The width (% of the text width) to print figure ``name`` at: ``wanted``, or more where
+        its smallest text would print under ``style.MIN_PRINT_PT`` (read from the figure's
+        PDF: page width and font sizes); refuses a figure that would need more than the page."""
+        pdf = self._file(name, ".pdf")
+        page = PdfReader(pdf).pages[0]
+        sizes = []
+
+        def visit(text, cm, tm, font, size):
+            if text.strip():
+                sizes.append(size * math.hypot(tm[0], tm[1]) * math.hypot(cm[0], cm[1]))
+
+        page.extract_text(visitor_text=visit)
+        inches = float(page.mediabox.width) / 72
+        needed = math.ceil(100 * style.MIN_PRINT_PT / min(sizes, default=99) * inches / TEXT_WIDTH)
+        if needed > 100:
+            raise ReportError(f"{pdf} is too wide for the report: its text would print under "
+                              f"{style.MIN_PRINT_PT} pt even at the full text width")
+        return max(wanted, needed)
 
     def fig(self, name: str) -> str:
         """The path of a figure a notebook saved with ``savefig`` (the PDF, vector, where there
@@ -89,7 +126,8 @@ def render(results: Results, data: str | None = None) -> str:
                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     template = env.from_string(TEMPLATE.read_text())
     data = data or results.v("00_values", "data")
-    return template.render(v=results.v, table=results.table, fig=results.fig, course=COURSE,
+    return template.render(v=results.v, table=results.table, fig=results.fig,
+                           width=results.width, cell=results.cell, course=COURSE,
                            data=data, built=date.today().isoformat())
 
 
