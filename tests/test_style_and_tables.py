@@ -24,9 +24,16 @@ def test_a_model_family_keeps_its_colour_across_figures():
     assert alone == [style.FAMILY_COLORS[f] for f in ("image", "audio", "late")]
     assert style.colors(["image CNN", "gated"])[0] == style.MODALITY_COLORS["image"]
     shades = style.colors(["raw-audio CNN", "log-mel CNN"])   # same family: two shades
-    assert shades[0] == pytest.approx(style.FAMILY_COLORS["audio"], abs=0.02)
-    # told apart on paper: the second shade is far from the first (the two oranges of 1b were not)
+    assert shades[1] == style.FAMILY_COLORS["audio"]            # the family's own model
+    # told apart on paper: the variant's shade is far from it (the two oranges of 1b were not)
     assert sum(abs(a - b) for a, b in zip(*shades)) > 0.6
+    # one colour per model in every figure, whatever else the figure shows and in what order
+    for names in (["intermediate (end to end)", "intermediate fusion"], ["intermediate fusion"],
+                  ["gated", "intermediate fusion", "intermediate + mod. dropout"]):
+        colors = dict(zip(names, style.colors(names)))
+        assert colors["intermediate fusion"] == style.FAMILY_COLORS["intermediate"]
+    assert (style.colors(["late (averaged probabilities)"])
+            == style.colors(["late fusion", "late (averaged probabilities)"])[1:])
 
 
 def test_print_size_shrinks_wide_figures_and_their_text():

@@ -7,6 +7,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.calibration import calibration_curve
 
+from . import style
+
 
 def plot_reliability(preds: dict, n_bins: int = 10, min_count: int = 10):
     """Reliability diagrams (sklearn ``calibration_curve`` of correctness vs confidence); bins
@@ -14,13 +16,14 @@ def plot_reliability(preds: dict, n_bins: int = 10, min_count: int = 10):
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfectly calibrated")
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    for name, p in preds.items():
+    for (name, p), color in zip(preds.items(), style.colors(preds)):
         frac, conf = calibration_curve(p.correct, p.confidence, n_bins=n_bins, strategy="uniform")
         counts = np.bincount(np.searchsorted(edges[1:-1], p.confidence), minlength=n_bins)
         counts = counts[counts > 0]  # calibration_curve's non-empty bins, same binning, same order
         keep = counts >= min_count
-        line, = ax.plot(conf[keep], frac[keep], "-", lw=1.2, label=name)
-        ax.scatter(conf[keep], frac[keep], s=6 + 60 * np.sqrt(counts[keep] / counts.sum()), color=line.get_color())
+        ax.plot(conf[keep], frac[keep], "-", lw=1.2, label=name, color=color)
+        ax.scatter(conf[keep], frac[keep], s=6 + 60 * np.sqrt(counts[keep] / counts.sum()),
+                   color=color)
     ax.set(xlabel="confidence (max probability)", ylabel="accuracy in the bin",
            title=f"reliability diagram (bins with >= {min_count} predictions)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7)

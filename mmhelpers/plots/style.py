@@ -26,6 +26,11 @@ FAMILY_COLORS = {"image": _DEEP[0], "audio": _DEEP[1], "intermediate": _DEEP[2],
                  "tensor": _DEEP[6], "other": _DEEP[7]}
 # the data's splits are not models or modalities: two greys, so no colour is read twice
 SPLIT_COLORS = {"train": "0.35", "test": "0.7"}
+# the noise scenarios, in colours no model or modality uses
+SCENARIO_COLORS = {"image_noisy": _DEEP[9], "audio_noisy": _DEEP[8], "both_mild": "0.4"}
+# words that mark a variant of a family's model (drawn in a lighter shade of the family's
+# colour); the family's own model keeps the full colour in every figure of the series
+_VARIANT_WORDS = ("raw", "end to end", "e2e", "dropout", "averaged", "lmf", "learned")
 # words in a model's name that tell its family, checked in this order
 _FAMILY_WORDS = (("early", "early"), ("late", "late"), ("gate", "gated"),
                  ("intermediate", "intermediate"), ("concat", "intermediate"),
@@ -51,20 +56,21 @@ def family(name: str) -> str:
 
 
 def colors(names) -> list:
-    """One colour per name, by family; names of the same family get shades of its colour,
-    the first in the family's own colour, the others ever lighter, far enough apart to tell
-    on paper."""
+    """One colour per name, the same in every figure: the family's colour for its own model,
+    and for a variant (a name with one of ``_VARIANT_WORDS``: "raw waveform CNN",
+    "intermediate (end to end)") a lighter shade of it, 55% of the way to white; several
+    variants of one family in a figure spread from 35% to 65%."""
     names = list(names)
-    families = [family(n) for n in names]
+    variants = {n: family(n) for n in names if any(w in n.lower() for w in _VARIANT_WORDS)}
     out = []
-    for n, fam in zip(names, families):
-        same = [m for m, f in zip(names, families) if f == fam]
-        base = FAMILY_COLORS[fam]
-        if len(same) == 1:
+    for n in names:
+        base = FAMILY_COLORS[family(n)]
+        if n not in variants:
             out.append(base)
-        else:
-            lighter = 0.6 * same.index(n) / (len(same) - 1)   # up to 60% of the way to white
-            out.append(tuple(c + lighter * (1 - c) for c in base))
+            continue
+        same = [m for m, f in variants.items() if f == variants[n]]
+        lighter = 0.55 if len(same) == 1 else 0.35 + 0.3 * same.index(n) / (len(same) - 1)
+        out.append(tuple(c + lighter * (1 - c) for c in base))
     return out
 
 
