@@ -151,5 +151,9 @@ def paired_tests(preds_by_seed: dict, models, alpha: float = 0.05):
 
 
 def readable_tests(tests):
-    """:func:`paired_tests` for display: p-values to two significant digits."""
-    return tests.assign(**{c: tests[c].map("{:.2g}".format) for c in tests if c.startswith("p,")})
+    """:func:`paired_tests` for display: p-values to two significant digits (one that underflows
+    to 0.0 as "< 1e-300", not 0)."""
+    def shown(p):
+        return "< 1e-300" if p == 0 else f"{p:.2g}"
+
+    return tests.assign(**{c: tests[c].map(shown) for c in tests if c.startswith("p,")})
