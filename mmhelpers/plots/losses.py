@@ -18,11 +18,12 @@ def _sims(u, v_pos, v_neg):
 
 def plot_weights_vs_similarity(batches: dict, taus=(0.05, 0.1, 0.2, 0.5, 1.0)):
     """Each negative's weight against its similarity, one colour per tau; one column per batch
-    (``name -> (u, v_pos, v_neg)``). Top: NT-Xent ``exp(s_k/tau)/Z`` (log scale); bottom:
-    NT-Logistic ``sigma(s_k/tau)`` (one curve for all batches; dots: the batch). Dashed: ``s+``."""
+    (``name -> (u, v_pos, v_neg)``, titled "<name> set"). Top: NT-Xent ``exp(s_k/tau)/Z`` (log scale);
+    bottom: NT-Logistic ``sigma(s_k/tau)`` (one curve for all batches; dots: the batch). Dashed:
+    ``s+``. The legend sits below the panels, where it covers no data."""
     colors = plt.cm.viridis(np.linspace(0, 0.9, len(taus)))
-    fig, axes = plt.subplots(2, len(batches), figsize=(3.2 * len(batches) + 0.2, 5.0),
-                             squeeze=False, sharex=True)
+    fig, axes = plt.subplots(2, len(batches), figsize=(3.2 * len(batches) + 0.2, 5.4),
+                             squeeze=False, sharex=True, layout="constrained")
     grid = torch.linspace(-1, 1, 201, dtype=torch.float64)
     smallest = 1.0
     for col, (name, batch) in enumerate(batches.items()):
@@ -34,15 +35,16 @@ def plot_weights_vs_similarity(batches: dict, taus=(0.05, 0.1, 0.2, 0.5, 1.0)):
             axes[0, col].plot(s_neg[order], w[order], "o-", ms=3, lw=1, color=c, label=f"τ = {tau:g}")
             axes[1, col].plot(grid, torch.sigmoid(grid / tau), lw=1, color=c)
             axes[1, col].plot(s_neg, torch.sigmoid(s_neg / tau), "o", ms=3, color=c)
-        axes[0, col].set(yscale="log", title=f"NT-Xent, {name} batch", ylabel="exp(s/τ)/Z")
-        axes[1, col].set(title=f"NT-Logistic, {name} batch", ylabel="σ(s/τ)", xlabel="similarity s of a negative")
+        axes[0, col].set(yscale="log", title=f"NT-Xent, {name} set", ylabel="exp(s/τ)/Z")
+        axes[1, col].set(title=f"NT-Logistic, {name} set", ylabel="σ(s/τ)", xlabel="similarity s of a negative")
         for ax in axes[:, col]:
-            ax.axvline(float(s_pos), ls="--", color="grey", lw=1)
+            ax.axvline(float(s_pos), ls="--", color="grey", lw=1, label="s⁺ (the positive)")
     for ax in axes[0]:                       # every weight drawn, the smallest included
         ax.set_ylim(smallest / 3, 1.5)
-    axes[0, 0].legend(fontsize=8, loc="lower right")
+    handles, labels = axes[0, 0].get_legend_handles_labels()   # below the panels: it hides no data
+    fig.legend(handles, labels, loc="outside lower center", ncol=len(labels), fontsize=8,
+               frameon=False)
     style.plain_log_ticks(*fig.axes)
-    fig.tight_layout()
     return fig
 
 
@@ -81,16 +83,16 @@ def plot_weights_over_tau(u, v_pos, v_neg, taus=None):
 
 
 def plot_grad_norm_over_tau(batches: dict, taus=None):
-    """``||dL/du||`` of both closed-form gradients against tau (log-log), with a ``1/tau`` guide."""
+    """``||dL/du||`` of both closed-form gradients against tau (log-log), with a ``1/tau`` guide;
+    the legend to the right of the axes, off the curves."""
     taus = np.geomspace(0.01, 100, 81) if taus is None else np.asarray(taus)
-    fig, ax = plt.subplots(figsize=(6.3, 3.2))
+    fig, ax = plt.subplots(figsize=(6.3, 3.6), layout="constrained")
     for (name, batch), ls in zip(batches.items(), ("-", "--", ":")):
         for label, grad, c in (("NT-Xent", losses.nt_xent_grad, "C0"), ("NT-Logistic", losses.nt_logistic_grad, "C1")):
             ax.plot(taus, [float(grad(*batch, t).norm()) for t in taus], ls=ls, color=c, label=f"{label}, {name}")
     ax.plot(taus, 1 / taus, color="grey", lw=0.8, label="1/τ")
     ax.set(xscale="log", yscale="log", ylim=(1e-8, None), xlabel="τ", ylabel="‖∂L/∂u‖",
            title="gradient size against temperature")
-    ax.legend(fontsize=8, ncol=2)
+    fig.legend(loc="outside right upper", fontsize=8, frameon=False)   # off the curves
     style.plain_log_ticks(*fig.axes)
-    fig.tight_layout()
     return fig
