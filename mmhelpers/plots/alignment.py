@@ -11,16 +11,19 @@ from ..data.paired import PairedData
 from . import style
 
 
-def plot_grid(table, metrics=("R@1 aud→img", "probe audio", "audio by image prototype")):
+def plot_grid(table, metrics=("R@1 aud→img", "probe audio", "audio by image prototype"),
+              names: dict | None = None):
     """Each metric against the temperature (log scale), one line per loss; the untrained
-    baseline as a dotted line."""
+    baseline as a dotted line. ``names``: a loss's display name in the legend (``"nt_xent"`` ->
+    ``"NT-Xent"``); a loss not in it keeps its code name."""
+    names = names or {}
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.2 * len(metrics) + 0.2, 3.4),
                              squeeze=False)
     trained = table.drop(index="untrained", level="loss", errors="ignore")
     for ax, metric in zip(axes.flat, metrics):
         for i, (loss, part) in enumerate(trained.groupby(level="loss", sort=False)):
             taus_ = part.index.get_level_values("tau")
-            ax.plot(taus_, part[metric], "o-", color=f"C{i}", label=loss)
+            ax.plot(taus_, part[metric], "o-", color=f"C{i}", label=names.get(loss, loss))
         if "untrained" in table.index.get_level_values("loss"):
             ax.axhline(table.loc["untrained", metric].iloc[0], color="grey", ls=":", label="untrained")
         ax.set(xscale="log", xlabel="temperature τ", ylabel="%" if ax is axes[0, 0] else "")

@@ -185,7 +185,8 @@ def sweep_bars(sweep, modality: str, severity: float, chance: float = 10.0):
     ax.set_yticks(rows, list(at.index))
     ax.set(xlim=(0, 100), ylim=(len(at) - 0.5, -0.5), xlabel="test accuracy (%)",
            title=f"{modality} corrupted at severity {s:g}")
-    ax.legend(loc="lower right", fontsize=SMALL_PT)
+    # the legend right of the axes, where it covers no bar and no tick
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize=SMALL_PT)
     fig.tight_layout()
     return fig
 
