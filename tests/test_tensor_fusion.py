@@ -131,3 +131,30 @@ def test_perceptual_drop_is_zero_for_an_ignored_modality():
     assert drop["audio"] == 0.0 and drop["image"] > 50.0
     values = contribution.coalition_values(model, a, b, labels, a.mean(0, keepdim=True), b.mean(0, keepdim=True))
     assert values[("image",)] == values[("image", "audio")] == 100.0
+
+
+def test_scaled_only_terms_keep_the_means_and_have_unit_mean_squared_norm():
+    torch.manual_seed(0)
+    model = RelevanceFusion(*encoders(), centred=False, scaled=True).train()
+    assert model.kind == "scaled" and not hasattr(model, "centre")
+    a, b = torch.rand(256, 3) + 2.0, torch.rand(256, 5) + 3.0
+    raw = RelevanceFusion(*encoders(), centred=False).terms(a, b)
+    for t, r in zip(model.terms(a, b), raw):
+        assert float((t ** 2).sum(1).mean()) == pytest.approx(1.0, rel=1e-3)  # scaled
+        ratio = t / r   # one number per block: scaled, not centred
+        assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio), rtol=1e-4)
+    model.eval()  # evaluation uses the running scale, still one number per block
+    for t, r in zip(model.terms(a, b), raw):
+        ratio = t / r
+        assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio), rtol=1e-4)
+
+
+def test_relevance_kinds_and_their_blocks():
+    kinds = {(c, s): RelevanceFusion(*encoders(), centred=c, scaled=s).kind
+             for c, s in ((False, False), (False, True), (True, True), (True, None), (False, None))}
+    assert kinds == {(False, False): "raw", (False, True): "scaled", (True, True): "centred",
+                     (True, None): "centred", (False, None): "raw"}
+    with pytest.raises(ValueError):
+        RelevanceFusion(*encoders(), centred=True, scaled=False)
+    scaled = RelevanceFusion(*encoders(), centred=False, scaled=True)
+    assert "centre=False" in repr(scaled.norms[0])  # reaches the cache key

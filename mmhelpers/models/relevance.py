@@ -16,6 +16,8 @@ unimodal terms. Its block can then carry the decision even when one modality is 
 ``centred=True`` is the fix: each embedding is centred (its running mean removed) before the
 product, and every block is scaled by one number to unit mean squared norm (a *vector-wise* batch
 normalisation, :class:`BlockNorm`), so the interaction holds only what the unimodal terms do not.
+The fix changes two things at once; ``centred=False, scaled=True`` (a variant of ours, not
+InTense's, to tell the two apart) scales every block the same way without centring anything.
 """
 
 from __future__ import annotations
@@ -34,17 +36,22 @@ BLOCKS = ("image", "audio", "image ⊗ audio")
 class BlockNorm(nn.Module):
     """Vector-wise batch normalisation of one block: ``(z - mean) / scale`` with one scale for
     the whole block, ``scale^2`` = the mean squared norm of ``z - mean``. Batch statistics in
-    training, running ones (buffers) in evaluation."""
+    training, running ones (buffers) in evaluation. ``centre=False``: the mean is kept at zero,
+    so the block is only scaled, ``scale^2`` = the mean squared norm of ``z``."""
 
-    def __init__(self, dim: int, momentum: float = 0.1, eps: float = 1e-5):
+    def __init__(self, dim: int, momentum: float = 0.1, eps: float = 1e-5,
+                 centre: bool = True):
         super().__init__()
-        self.momentum, self.eps = momentum, eps
+        self.momentum, self.eps, self.centre = momentum, eps, centre
         self.register_buffer("running_mean", torch.zeros(dim))
         self.register_buffer("running_scale", torch.ones(()))
 
+    def extra_repr(self) -> str:
+        return "" if self.centre else "centre=False"
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         if self.training:
-            mean = z.mean(0)
+            mean = z.mean(0) if self.centre else torch.zeros_like(self.running_mean)
             scale = ((z - mean) ** 2).sum(1).mean().add(self.eps).sqrt()
             with torch.no_grad():
                 self.running_mean.lerp_(mean, self.momentum)
@@ -57,7 +64,9 @@ class BlockNorm(nn.Module):
 class RelevanceFusion(_TwoEncoders):
     """``logits = W_img z_img + W_aud z_aud + W_int z_int + b``: one weight block per term of
     :data:`BLOCKS`. ``centred``: :class:`BlockNorm` on each embedding before the product and on
-    each block (the fix for degree inflation); else the raw terms."""
+    each block (the fix for degree inflation); else the raw terms. ``scaled`` (by default as
+    ``centred``): each block scaled to unit mean squared norm; ``centred=False, scaled=True``
+    scales the raw terms without centring them (:attr:`kind` ``"scaled"``)."""
 
     def __init__(
         self,
@@ -65,24 +74,33 @@ class RelevanceFusion(_TwoEncoders):
         audio_encoder: nn.Module,
         centred: bool = True,
         n_classes: int = 10,
+        scaled: bool | None = None,
     ):
         super().__init__(image_encoder, audio_encoder, modality_dropout=0.0)
         d_img, d_aud = image_encoder.embed_dim, audio_encoder.embed_dim
-        self.centred = centred
+        self.centred, self.scaled = centred, centred if scaled is None else scaled
+        if centred and not self.scaled:
+            raise ValueError("RelevanceFusion: centred terms are always scaled")
         dims = (d_img, d_aud, d_img * d_aud)
         self.embed_dim = sum(dims)
         self.blocks = nn.ModuleList(nn.Linear(d, n_classes, bias=False) for d in dims)
         self.bias = nn.Parameter(torch.zeros(n_classes))
         if centred:
             self.centre = nn.ModuleList([BlockNorm(d_img), BlockNorm(d_aud)])
-            self.norms = nn.ModuleList(BlockNorm(d) for d in dims)
+        if self.scaled:
+            self.norms = nn.ModuleList(BlockNorm(d, centre=centred) for d in dims)
+
+    @property
+    def kind(self) -> str:
+        """``"raw"``, ``"scaled"`` (scaled only) or ``"centred"`` (centred and scaled)."""
+        return "centred" if self.centred else "scaled" if self.scaled else "raw"
 
     def terms(self, e_img: torch.Tensor, e_aud: torch.Tensor) -> list[torch.Tensor]:
         """The three blocks' inputs: image, audio, flattened outer product."""
         if self.centred:
             e_img, e_aud = self.centre[0](e_img), self.centre[1](e_aud)
         z = [e_img, e_aud, (e_img.unsqueeze(2) * e_aud.unsqueeze(1)).flatten(1)]
-        return [n(t) for n, t in zip(self.norms, z)] if self.centred else z
+        return [n(t) for n, t in zip(self.norms, z)] if self.scaled else z
 
     def embed(self, images, audio) -> torch.Tensor:
         """The three terms side by side: the input of the (block) linear layer."""

@@ -43,18 +43,48 @@ def accuracy_vs_parameters(table, title: str = "accuracy against size"):
     return fig
 
 
+#: a panel's title for each kind of terms (:attr:`~mmhelpers.models.relevance.RelevanceFusion.kind`)
+KIND_TITLES = {"raw": "raw terms", "scaled": "scaled only", "centred": "centred and scaled"}
+
+
 def relevance_sweep(frame, modality: str):
-    """``frame``: rows ``severity``, ``term``, ``beta`` and ``terms`` (raw or centred); one panel
-    per kind of terms, one line per term, as ``modality`` is destroyed."""
+    """``frame``: rows ``severity``, ``term``, ``beta`` and ``terms`` (raw, scaled or centred);
+    one panel per kind of terms, one line per term, as ``modality`` is destroyed."""
     kinds = list(dict.fromkeys(frame["terms"]))
     fig, axes = plt.subplots(1, len(kinds), figsize=(6.4, 3.3), sharey=True, squeeze=False)
     for ax, kind in zip(axes[0], kinds):
         part = frame[frame["terms"] == kind]
         sns.lineplot(data=part, x="severity", y="beta", hue="term", marker="o", ax=ax, palette=TERM_COLORS,
                      legend=kind == kinds[-1])
-        ax.set(title=f"{kind} terms", xlabel=f"{modality} noise severity (training pairs)",
-               ylabel="relevance β (‖β‖₂ = 1)", ylim=(0, 1.05))
-    if len(kinds) > 1:
-        axes[0][-1].legend(title="", loc="upper center", bbox_to_anchor=(-0.1, -0.2), ncol=3, frameon=False)
+        ax.set(title=KIND_TITLES.get(kind, f"{kind} terms"), xlabel="", ylabel="relevance β (‖β‖₂ = 1)",
+               ylim=(0, 1.05))
+    fig.supxlabel(f"{modality} noise severity (training pairs)", fontsize=10)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    axes[0][-1].get_legend().remove()
+    fig.tight_layout()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    return fig
+
+
+def validation_curves(histories: dict, title: str = "validation accuracy per epoch"):
+    """Validation accuracy per epoch of each model (``histories``: name to
+    :class:`~mmhelpers.training.trainer.History`), the kept epoch circled; LMF ranks in shades
+    from the tensor family's colour, darker for larger ranks."""
+    fig, ax = plt.subplots(figsize=(6.2, 3.4))
+    ranks = [n for n in histories if n.startswith("LMF")]
+    palette = sns.dark_palette(style.FAMILY_COLORS["tensor"], len(ranks) + 2, reverse=True)
+    shades = dict(zip(ranks, palette[:len(ranks)]))
+    for name, hist in histories.items():
+        df = hist.frame()
+        color = shades.get(name, style.colors([name])[0])
+        line = "-" if name in shades else "--" if name == "TFN" else ":"
+        ax.plot(df.epoch, 100 * df.val_acc, line, color=color, lw=1.5, label=name)
+        best = hist.best
+        ax.plot(best["epoch"], 100 * best["val_acc"], "o", ms=6, mfc="none", color=color)
+    ax.set(xlabel="epoch", ylabel="validation accuracy (%)", title=title)
+    top = max(100 * h.frame().val_acc.max() for h in histories.values())
+    ax.set_ylim(top - 6, top + 0.8)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False)
     fig.tight_layout()
     return fig

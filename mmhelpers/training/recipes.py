@@ -55,8 +55,8 @@ RECIPES = {
     "intermediate_e2e": Recipe(epochs=(8, 1), batch_size=128, lr=3e-3),  # 1e: both CNNs too, like early
     "gated":        Recipe(epochs=(20, 3), batch_size=256, lr=3e-3),  # a head on frozen encoders: seconds
     "late":         Recipe(epochs=(5, 2), batch_size=256, lr=5e-2),  # two weights on frozen logits: seconds
-    "tensor":       Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: TFN head on frozen encoders
-    "low_rank":     Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: LMF heads, every rank
+    "tensor":       Recipe(epochs=(30, 3), batch_size=256, lr=3e-3),  # 4a: TFN head on frozen encoders
+    "low_rank":     Recipe(epochs=(30, 3), batch_size=256, lr=3e-3),  # 4a: LMF heads, every rank
     "relevance":    Recipe(epochs=(10, 3), batch_size=256, lr=3e-3),  # 4a: block-linear head, its own loss
     "contrastive":  Recipe(epochs=(30, 1), batch_size=256, lr=3e-3, drop_last=True),  # 3d, no labels
     "mvae":         Recipe(epochs=(15, 2), batch_size=128, lr=3e-3),  # 4c: generative, no labels: 1650 steps
