@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from scipy.stats import spearmanr
+from scipy.stats import chisquare, spearmanr
 
 from mmhelpers.data import PairedData
 from mmhelpers.data.splits import Splits
@@ -38,10 +38,14 @@ def test_a_candidate_decodes_into_a_module_and_back():
     assert torch.equal(net(image, audio), net(other, audio))
 
 
-def test_sampling_covers_lengths_in_proportion_to_their_counts():
+def test_random_draws_take_the_number_of_layers_uniformly_first():
     rng = np.random.default_rng(1)
-    lengths = np.bincount([len(TINY.sample(rng)) for _ in range(2000)], minlength=3)[1:]
-    assert lengths[1] / lengths.sum() == pytest.approx(16 / 20, abs=0.03)
+    draws = [SPACE.sample(rng) for _ in range(3000)]
+    counts = np.bincount([len(c) for c in draws], minlength=4)[1:]
+    assert chisquare(counts).pvalue > 0.01  # uniform over 1, 2, 3 layers, not 97% three
+    assert counts.min() > 900
+    firsts = np.bincount([SPACE.choices.index(c[0]) for c in draws], minlength=30)
+    assert chisquare(firsts).pvalue > 0.01
 
 
 def known_score(candidate) -> float:
@@ -50,32 +54,81 @@ def known_score(candidate) -> float:
                           for layer in candidate]) + 2 * len(candidate))
 
 
-def test_the_surrogate_learns_a_known_ranking(one_thread_tmp_cache):
+def test_the_temperature_follows_the_reference_schedule_from_step_0():
+    settings = search.MFASSettings()  # the reference's defaults: E = 3, K = 15, 10.0 -> 0.2
+    assert (settings.iterations, settings.samples) == (3, 15)
+    temps = settings.temperatures(4)  # the reference's 4 fusions
+    assert len(temps) == 12 and temps[:3] == pytest.approx([10.0, 9.41, 7.83], abs=0.005)
+    # after step (e, l) the reference computes the schedule at e * E + l
+    assert temps[4] == temps[5] == pytest.approx(settings.schedule(3))
+    steps = search.mfas_steps(SPACE, known_score, seed=0)
+    assert [s.temperature for s in steps] == settings.temperatures(3)
+    assert [s.temperature for s in steps][:3] == pytest.approx([10.0, 9.41, 7.83], abs=0.005)
+
+
+def test_each_step_extends_only_what_the_step_before_sampled():
+    settings = search.MFASSettings(iterations=2, samples=5)
+    steps = search.mfas_steps(SPACE, known_score, seed=3, settings=settings)
+    assert [(s.iteration, s.layer) for s in steps] == [(e, k) for e in range(2) for k in range(3)]
+    first = steps[0]
+    assert [t.candidate for t in first.trials] == [(c,) for c in SPACE.choices]  # all C trained
+    assert len(first.sampled) == 5 and set(first.sampled) <= {t.candidate for t in first.trials}
+    for before, step in zip(steps, steps[1:]):
+        assert step.extended == before.sampled and len(step.trials) == 5
+        assert [t.candidate for t in step.trials] == list(step.sampled)
+        for t in step.trials:
+            assert not np.isnan(t.predicted)
+            rest = t.candidate[: step.layer] + t.candidate[step.layer + 1:]
+            assert any(rest == p[: step.layer] + p[step.layer + 1:] for p in before.sampled)
+        if step.iteration == 0:  # step l extends the configurations of length l
+            assert {len(c) for c in before.sampled} == {step.layer}
+            assert {len(t.candidate) for t in step.trials} == {step.layer + 1}
+            # not the best measured so far: only prefixes sampled at the step before
+            assert {t.candidate[:-1] for t in step.trials} <= set(before.sampled)
+        else:  # later iterations replace layer l of full-length configurations
+            assert {len(t.candidate) for t in step.trials} == {3}
+
+
+def test_the_budget_is_equal_and_the_same_seed_gives_the_same_search(one_thread_tmp_cache):
+    settings = search.MFASSettings(iterations=2, samples=4)
+    budget = settings.budget(SPACE)
+    assert budget == 30 + (2 * 3 - 1) * 4
+    mfas = search.model_based_search(SPACE, known_score, seed=3, settings=settings)
+    rand = search.random_search(SPACE, budget, known_score, seed=3)
+    assert len(mfas) == len(rand) == budget
+    for run in (lambda s: search.model_based_search(SPACE, known_score, s, settings),
+                lambda s: search.random_search(SPACE, budget, known_score, s)):
+        assert run(3) == run(3) and run(3) != run(4)
+    assert [t.step for t in mfas] == [0] * 30 + [k for k in range(1, 6) for _ in range(4)]
+
+
+def test_sampling_follows_the_powered_shares():
+    acc = np.array([50.0, 60.0, 90.0])
+    rng = np.random.default_rng(0)
+    for t in (10.0, 0.2):
+        draws = [int(search.sample_configurations(acc, 1, t, rng)[0]) for _ in range(4000)]
+        expected = (acc / acc.sum()) ** (1 / t)
+        freq = np.bincount(draws, minlength=3) / 4000
+        assert freq == pytest.approx(expected / expected.sum(), abs=0.03)
+    picks = search.sample_configurations(acc, 3, 1.0, rng)
+    assert sorted(picks) == [0, 1, 2]  # without replacement
+
+
+def test_the_surrogate_is_the_reference_lstm_and_learns_a_known_ranking():
+    surrogate = search.RecurrentSurrogate.seeded(0)
+    assert surrogate.lstm.hidden_size == 100 and surrogate.embedding[0].in_features == 3
+    assert torch.all(surrogate.head[0].bias == 1.8)
+    assert surrogate.head[0].weight.abs().max() <= 0.1
     rng = np.random.default_rng(2)
-    seen = [SPACE.sample(rng) for _ in range(60)]
-    trials = [search.Trial(c, known_score(c), 0) for c in seen]
-    surrogate = search.Surrogate.fitted(SPACE, trials, seed=0)
-    unseen = [SPACE.sample(rng) for _ in range(200)]
-    rho = spearmanr(surrogate.predict(SPACE, unseen), [known_score(c) for c in unseen]).statistic
-    assert rho > 0.8
-
-
-def test_the_same_seed_gives_the_same_search_and_the_budget_is_kept(one_thread_tmp_cache):
-    for run in (search.random_search, search.model_based_search):
-        a, b = (run(SPACE, 40, known_score, seed=3) for _ in range(2))
-        assert a == b and len(a) == 40 and len({t.candidate for t in a}) == 40
-        assert run(SPACE, 40, known_score, seed=4) != a
-    smbo = search.model_based_search(SPACE, 40, known_score, seed=3)
-    assert [t.step for t in smbo] == [0] * 20 + [1] * 10 + [2] * 10
-    assert all(np.isnan(t.predicted) for t in smbo[:20]) and not any(np.isnan(t.predicted) for t in smbo[20:])
-    assert max(len(t.candidate) for t in smbo) == 3
-
-
-def test_the_temperature_falls_and_sharpens_the_sampling():
-    assert search.temperature(0) > search.temperature(3) > search.temperature(10) >= 0.2
-    p_early, p_late = (search.sampling_probabilities(np.array([50.0, 90.0]), s) for s in (0, 10))
-    assert p_early[1] - p_early[0] < p_late[1] - p_late[0]
-    assert p_late.sum() == pytest.approx(1.0)
+    seen = {SPACE.sample(rng): None for _ in range(90)}
+    data = {c: known_score(c) for c in seen}
+    optimizer = torch.optim.Adam(surrogate.parameters(), lr=1e-3)
+    surrogate.train_on(SPACE, data, optimizer, epochs=600)
+    unseen = [SPACE.sample(rng) for _ in range(300)]
+    predicted = surrogate.predict(SPACE, unseen)
+    assert predicted.shape == (300,) and np.all((predicted > 0) & (predicted < 1))
+    rho = spearmanr(predicted, [known_score(c) for c in unseen]).statistic
+    assert rho > 0.9
 
 
 def test_a_candidate_trains_on_layer_outputs_and_its_score_is_reproducible(one_thread_tmp_cache):

@@ -75,11 +75,11 @@ class SearchSpace:
             yield from itertools.product(self.choices, repeat=n)
 
     def sample(self, rng: np.random.Generator) -> tuple[FusionLayer, ...]:
-        """One candidate drawn uniformly from the whole space (longer sequences are more numerous)."""
-        c = len(self.choices)
-        lengths = np.arange(1, self.max_layers + 1)
-        n = int(rng.choice(lengths, p=c**lengths / (c**lengths).sum()))
-        return tuple(self.choices[int(k)] for k in rng.integers(c, size=n))
+        """One random candidate as MFAS's random search draws it: the number of fusion layers
+        uniformly from 1 to ``max_layers`` first, then each layer uniformly from :attr:`choices`
+        (so each length is drawn equally often, not in proportion to its count)."""
+        n = int(rng.integers(1, self.max_layers + 1))
+        return tuple(self.choices[int(k)] for k in rng.integers(len(self.choices), size=n))
 
     def extensions(self, candidate) -> list[tuple[FusionLayer, ...]]:
         """``candidate`` with one more fusion layer on top, every way (none at ``max_layers``)."""
@@ -88,6 +88,15 @@ class SearchSpace:
             if len(candidate) >= self.max_layers
             else [tuple(candidate) + (c,) for c in self.choices]
         )
+
+    def indices(self, candidate) -> np.ndarray:
+        """``(len(candidate), 3)`` floats: per fusion layer its image layer, audio layer and
+        nonlinearity as 0-based indices, the description MFAS's surrogate reads."""
+        return np.array(
+            [[layer.image - 1, layer.audio - 1, self.activations.index(layer.act)]
+             for layer in candidate],
+            np.float32,
+        ).reshape(-1, 3)
 
     def encode(self, candidate) -> np.ndarray:
         """A fixed-length vector: per slot, one-hot image layer, audio layer and nonlinearity

@@ -1,5 +1,5 @@
-"""The figures of notebook 4b: the best score found against the number of candidates trained,
-and the surrogate's predictions against the measured scores."""
+"""The figures of notebook 4b: the best score found against the number of configurations
+trained, and the surrogate's predictions against the measured scores."""
 
 from __future__ import annotations
 
@@ -8,23 +8,32 @@ import seaborn as sns
 
 from . import style
 
-SEARCH_COLORS = {"random": style.FAMILY_COLORS["other"], "model-based": style.FAMILY_COLORS["tensor"]}
+SEARCH_COLORS = {"random": style.FAMILY_COLORS["other"], "MFAS": style.FAMILY_COLORS["tensor"]}
 
 
-def best_so_far(frame, title: str = "best validation accuracy found"):
-    """``frame``: rows ``search``, ``seed``, ``trained`` (candidates so far), ``best`` (%); the
-    mean over seeds as a line, the range over seeds as a band."""
-    fig, ax = plt.subplots(figsize=(6.0, 3.4))
-    for name, part in frame.groupby("search", sort=False):
-        by = part.groupby("trained")["best"]
-        mean, low, high = by.mean(), by.min(), by.max()
-        color = SEARCH_COLORS.get(name, style.FAMILY_COLORS["other"])
-        ax.plot(mean.index, mean, color=color, label=f"{name} (mean over seeds)")
-        ax.fill_between(mean.index, low, high, color=color, alpha=0.2, lw=0)
-    ax.set(xlabel="candidates trained", ylabel="best validation accuracy (%)", title=title)
-    lows = frame.groupby(["search", "trained"])["best"].min()
-    ax.set_ylim(lows.quantile(0.05) - 0.5, frame["best"].max() + 0.3)
-    ax.legend(loc="lower right", frameon=False)
+def best_so_far(frame, first_step: int, title: str = "best validation accuracy found"):
+    """``frame``: rows ``search``, ``seed``, ``trained`` (configurations so far, in the search's
+    own order), ``best`` (%). Each seed as a thin line (with markers where a search has few
+    points), the mean over seeds as a thick one. Left: the whole search; right: from
+    ``first_step`` configurations on. Each panel's y-axis shows every point it draws."""
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.2))
+    for ax, start in zip(axes, (0, first_step)):
+        part = frame[frame["trained"] >= start]
+        for name, rows in part.groupby("search", sort=False):
+            color = SEARCH_COLORS.get(name, style.FAMILY_COLORS["other"])
+            marker = "o" if rows.groupby("seed").size().max() < 30 else None
+            for _, seed_rows in rows.groupby("seed"):
+                ax.plot(seed_rows["trained"], seed_rows["best"], color=color, lw=0.7,
+                        alpha=0.5, marker=marker, ms=3)
+            mean = rows.groupby("trained")["best"].mean()
+            ax.plot(mean.index, mean, color=color, lw=2, label=f"{name} (mean over seeds)")
+        low, high = part["best"].min(), part["best"].max()
+        pad = max(0.05 * (high - low), 0.05)
+        ax.set_ylim(low - pad, high + pad)
+        ax.set(xlabel="configurations trained", ylabel="best validation accuracy (%)")
+    axes[0].set_title(title)
+    axes[1].set_title(f"from {first_step} configurations on")
+    axes[1].legend(loc="lower right", frameon=False)
     fig.tight_layout()
     return fig
 
