@@ -85,28 +85,33 @@ def test_the_same_seed_gives_the_same_model_and_every_view_gives_a_latent(name, 
 
 
 class Template(torch.nn.Module):
-    """A hand-made translator: audio -> an image whose first pixel holds the digit."""
+    """A hand-made translator: audio -> pixel probabilities 0.9 at position (0, digit) of the
+    image, 0.1 elsewhere (the digit is in every audio sample)."""
 
     latent = 1
 
     def translate(self, source, x):
-        return x[:, :, :28].reshape(len(x), 1, 1, 28)[:, :, :, :1].expand(len(x), 1, 28, 28).clone()
+        digit = x[:, 0, 0].long()
+        image = torch.full((len(x), 1, 28, 28), 0.1)
+        image[torch.arange(len(x)), 0, 0, digit] = 0.9
+        return image
 
 
-class ReadsFirstPixel(torch.nn.Module):
-    """A stand-in image classifier: the digit in the first pixel, except that it reads 7 as 1."""
+class ReadsLitPixel(torch.nn.Module):
+    """A stand-in image classifier: the position of the pixel that is exactly on (1) in the first
+    row, as a real digit's strokes are, except that it reads 7 as 1."""
 
     def forward(self, images, audio):
-        digit = images[:, 0, 0, 0].round().long()
+        digit = (images[:, 0, 0, :10] == 1.0).float().argmax(1)
         digit = torch.where(digit == 7, torch.ones_like(digit), digit)
         return torch.nn.functional.one_hot(digit, 10).float()
 
 
-def test_coherence_on_a_hand_made_case():
+def test_coherence_judges_the_most_likely_image_on_a_hand_made_case():
     labels = torch.arange(20) % 10
     audio = labels.float().view(-1, 1, 1).expand(-1, 1, 8000).clone()  # the digit in every sample
     data = PairedData(torch.zeros(20, 1, 28, 28), audio, labels, name="hand-made")
-    right = translation.coherence(Template(), data, "audio", {"image": ReadsFirstPixel()})
+    right = translation.coherence(Template(), data, "audio", {"image": ReadsLitPixel()})
     assert right.mean() == pytest.approx(0.9)  # every digit but 7 comes out right
     assert not right[labels.numpy() == 7].any()
 
@@ -200,3 +205,88 @@ def test_the_spoken_word_computed_once_per_split_is_bitwise_what_a_batch_compute
         assert torch.equal(model(data.images[:5], data.audio[:5]), model(data.images[:5], pre.audio[:5]))
     with pytest.raises(ValueError, match="precomputed features must be"):
         model.audio_target(log_mel)                 # a log-mel spectrogram is not what the model reads
+
+
+class OneDimensional(torch.nn.Module):
+    """A stand-in model with a 1-D latent: fixed Gaussian experts and a decoder that ignores z
+    (so the log-likelihood is a constant and every bound's gap is the latent terms alone)."""
+
+    def __init__(self, experts):
+        super().__init__()
+        self.experts = experts
+        self.mel = torch.zeros(1, 1, 2, 2)
+
+    def audio_target(self, audio):
+        return audio
+
+    def posterior(self, modality, x, target=None):
+        mu, var = self.experts[0 if modality == "image" else 1]
+        return torch.full((len(x), 1), mu), torch.full((len(x), 1), math.log(var))
+
+    def decode(self, z):
+        return torch.zeros(len(z), 1, 28, 28), self.mel.expand(len(z), -1, -1, -1)
+
+
+def _pairs(n):
+    return torch.zeros(n, 1, 28, 28), torch.zeros(n, 1, 2, 2)
+
+
+def test_the_mixture_bound_with_one_expert_is_the_elbo():
+    torch.manual_seed(0)
+    model = OneDimensional([(1.0, 0.5), (0.0, 1.0)])
+    images, audio = _pairs(200_000)
+    expert = [model.posterior("image", images)]
+    bound = gen.stratified_bound(model, expert, images, audio).mean()
+    constant = -gen.reconstruction(model, torch.zeros(1, 1), images[:1], audio[:1])
+    kl = gen.gaussian_kl(*[t[:1] for t in expert[0]])
+    assert float(bound) == pytest.approx(float(constant - kl), abs=0.01)   # MC, 200k draws
+    few = [(mu[:20_000], logvar[:20_000]) for mu, logvar in expert]
+    more = gen.stratified_bound(model, few, images[:20_000], audio[:20_000], particles=8)
+    assert float(more.mean()) >= float(bound) - 0.01   # IWAE: K draws never loosen it
+
+
+def test_the_naive_bound_is_lower_by_the_mean_kl_of_the_experts_to_their_mixture():
+    from scipy import integrate, stats
+
+    torch.manual_seed(0)
+    experts = [(1.5, 0.3), (-1.0, 0.8)]
+    model = OneDimensional(experts)
+    images, audio = _pairs(200_000)
+    both = [model.posterior(m, images) for m in ("image", "audio")]
+    gap = (gen.stratified_bound(model, both, images, audio).mean()
+           - gen.naive_moe_bound(model, images, audio).mean())
+    q = [stats.norm(mu, math.sqrt(var)) for mu, var in experts]
+
+    def kl_to_mixture(m):
+        def f(z):
+            return q[m].pdf(z) * (q[m].logpdf(z) - np.log(np.mean([p.pdf(z) for p in q])))
+        return integrate.quad(f, -12, 12)[0]
+
+    expected = np.mean([kl_to_mixture(m) for m in range(2)])
+    assert expected > 0.3 and float(gap) == pytest.approx(expected, abs=0.01)
+
+
+def test_dreg_weighs_each_draw_by_its_squared_normalised_weight_through_z():
+    torch.manual_seed(0)
+    mu = torch.zeros(4, 3, 2, requires_grad=True)        # (K, B, latent)
+    z = mu + torch.randn(4, 3, 2)
+    a = torch.randn(2)
+    log_w = (z * a).sum(-1) - z.pow(2).sum(-1)           # a stand-in log-weight of z
+    gen.dreg(log_w, z).sum().backward()
+    w = torch.softmax(log_w.detach(), 0)
+    d_log_w_dz = a - 2 * z.detach()
+    assert torch.allclose(mu.grad, w.pow(2).unsqueeze(-1) * d_log_w_dz, atol=1e-6)
+    value = gen.dreg(log_w.detach(), z.detach())
+    assert torch.allclose(value, torch.logsumexp(log_w.detach(), 0) - math.log(4))
+
+
+def test_the_autoencoder_zeroes_a_missing_modality_at_its_input():
+    torch.manual_seed(0)
+    model = BimodalAutoencoder()
+    images, audio = torch.rand(3, 1, 28, 28), 0.1 * torch.randn(3, 1, 8000)
+    target = model.audio_target(audio)
+    no_audio = model.code(images, audio, torch.tensor([[1.0, 0.0]] * 3), target)
+    assert torch.allclose(model.unimodal("image", images)[0], no_audio, atol=1e-6)
+    assert torch.allclose(no_audio, model.code(images, 0 * audio, None, 0 * target), atol=1e-6)
+    no_image = model.code(images, audio, torch.tensor([[0.0, 1.0]] * 3), target)
+    assert torch.allclose(model.unimodal("audio", audio)[0], no_image, atol=1e-6)

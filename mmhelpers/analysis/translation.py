@@ -1,8 +1,9 @@
 """Judging the generative models of notebook 4c: translation, coherence, latent probes, imputation.
 
 * :func:`translate` - draw the other modality for every pair (image from audio, log-mel from image).
-* :func:`coherence` - the share of translations that the series' own unimodal classifier labels as
-  the source's digit (the MMVAE measure), per pair.
+* :func:`coherence` - the share of translations that a unimodal classifier (the judge) labels as
+  the source's digit (the MMVAE measure), per pair. A drawn image is judged as the decoder's most
+  likely image (:func:`most_likely_image`).
 * :func:`latents` - the posterior means given the image, the audio or both, for linear probes and
   for training a probe on one modality and testing it on the other.
 * :func:`impute` - pairs whose broken view is replaced by the one translated from the clean view.
@@ -48,14 +49,23 @@ def coherence(model, data: PairedData, source: str, classifiers: dict) -> np.nda
     classifier of the other modality (``classifiers["image"]`` / ``["audio"]``). Stored, so that a
     re-run reads it (:func:`~mmhelpers.cache.results.compute_or_load`)."""
     judge = classifiers["image" if source == "audio" else "audio"]
-    spec = {"model": model, "data": data, "source": source, "judge": judge}
+    spec = {"model": model, "data": data, "source": source, "judge": judge,
+            "drawn image judged as": "its most likely image (p > 1/2)"}
     return compute_or_load("coherence", spec, lambda: _coherence(model, data, source, judge))
+
+
+def most_likely_image(drawn: torch.Tensor) -> torch.Tensor:
+    """The most likely image under a Bernoulli decoder whose pixel probabilities are ``drawn``:
+    each pixel on where its probability exceeds 1/2. A judge trained on real digits (strokes
+    near 1 on a background near 0) reads it as it reads them; the probabilities themselves are a
+    grey blur it misreads (an 8, mostly)."""
+    return (drawn > 0.5).float()
 
 
 def _coherence(model, data: PairedData, source: str, judge) -> np.ndarray:
     drawn = translate(model, data, source)
     if source == "audio":
-        labels = classify(judge, drawn, None)
+        labels = classify(judge, most_likely_image(drawn), None)
     else:
         labels = classify(judge, None, drawn)
     return labels == data.labels.numpy()

@@ -22,7 +22,7 @@ managed a few epochs and a code at chance.
 
   The losses are in :mod:`mmhelpers.training.generative`.
 * :class:`BimodalAutoencoder` - Ngiam et al. (2011): two encoders, one shared code, two decoders,
-  deterministic; trained with one modality sometimes zeroed at the input, so that one modality alone
+  deterministic; trained with one modality's input sometimes zeroed, so that one modality alone
   gives a code.
 
 Translation is ``decode(encode(one modality))``: :meth:`_Parts.translate`.
@@ -170,7 +170,8 @@ class MultimodalVAE(_Parts):
 
 class BimodalAutoencoder(_Parts):
     """Ngiam et al.'s bimodal deep autoencoder: ``code = Linear(concat(h_image, h_audio))``, both
-    modalities decoded from it. A missing modality is a zero representation ``h`` (``keep``)."""
+    modalities decoded from it. A missing modality is a zero *input*, as in the paper: its encoder
+    still runs, on zeros (``keep``)."""
 
     def __init__(self, latent: int = 20, hidden: int = 256):
         super().__init__(latent, hidden, hidden // 2)
@@ -182,18 +183,26 @@ class BimodalAutoencoder(_Parts):
 
     def code(self, images: torch.Tensor, audio: torch.Tensor, keep: torch.Tensor | None = None,
              target: torch.Tensor | None = None) -> torch.Tensor:
-        """The shared code; ``keep`` (B, 2) zeroes the image's (column 0) or the audio's (1)
-        representation where it is 0; ``target`` as in :meth:`encode_audio`."""
-        h_image, h_audio = self.encode_image(images), self.encode_audio(audio, target)
+        """The shared code; ``keep`` (B, 2) zeroes the image (column 0) or the audio as the
+        encoder sees it (column 1, :meth:`audio_target`) where it is 0; ``target`` as in
+        :meth:`encode_audio`."""
+        target = self.audio_target(audio) if target is None else target
         if keep is not None:
-            h_image, h_audio = h_image * keep[:, :1], h_audio * keep[:, 1:]
+            images = images * keep[:, 0].view(-1, 1, 1, 1)
+            target = target * keep[:, 1].view(-1, 1, 1, 1)
+        h_image, h_audio = self.encode_image(images), self.encode_audio(audio, target)
         return self.shared(torch.cat([h_image, h_audio], dim=1))
 
     def encode(self, images: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
         return self.code(images, audio)
 
     def unimodal(self, modality: str, x: torch.Tensor) -> tuple[torch.Tensor, None]:
-        """The code from one modality alone (the other's representation zeroed), as ``(code, None)``."""
-        h = self.encode_image(x) if modality == "image" else self.encode_audio(x)
-        pair = (h, torch.zeros_like(h)) if modality == "image" else (torch.zeros_like(h), h)
-        return self.shared(torch.cat(pair, dim=1)), None
+        """The code from one modality alone (the other's input zeroed), as ``(code, None)``."""
+        if modality == "image":
+            h_image = self.encode_image(x)
+            h_audio = self.encode_audio(None, torch.zeros(len(x), *self.audio_shape,
+                                                          device=x.device))
+        else:
+            h_audio = self.encode_audio(x)
+            h_image = self.encode_image(torch.zeros(len(x), 1, 28, 28, device=x.device))
+        return self.shared(torch.cat([h_image, h_audio], dim=1)), None
