@@ -290,3 +290,23 @@ def test_the_autoencoder_zeroes_a_missing_modality_at_its_input():
     assert torch.allclose(no_audio, model.code(images, 0 * audio, None, 0 * target), atol=1e-6)
     no_image = model.code(images, audio, torch.tensor([[0.0, 1.0]] * 3), target)
     assert torch.allclose(model.unimodal("audio", audio)[0], no_image, atol=1e-6)
+
+
+def test_retrieval_takes_the_most_cosine_similar_gallery_row_whatever_its_length():
+    gallery = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [10.0, 10.0]])
+    query = np.array([[5.0, 0.1], [0.0, -3.0], [1.0, 1.2], [-0.2, 4.0]])
+    # cosine, not distance: [10, 10] is far from [1, 1.2] but points the same way
+    assert translation.retrieved(query, gallery).tolist() == [0, 0, 3, 1]
+    # chunks give the same answer
+    assert translation.retrieved(query, gallery, chunk=1).tolist() == [0, 0, 3, 1]
+
+
+def test_prior_draws_decode_standard_normal_codes_as_the_most_likely_image():
+    torch.manual_seed(0)
+    model = MultimodalVAE("moe", latent=3, hidden=8)
+    images, clips = translation.prior_draws(model, 5, seed=1)
+    z = torch.randn(5, 3, generator=torch.Generator().manual_seed(1))
+    logits, audio = model.decode(z)
+    assert torch.equal(images, (torch.sigmoid(logits) > 0.5).float())
+    assert torch.equal(clips, model.clip(audio))
+    assert set(images.unique().tolist()) <= {0.0, 1.0}

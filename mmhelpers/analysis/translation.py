@@ -7,6 +7,8 @@
 * :func:`latents` - the posterior means given the image, the audio or both, for linear probes and
   for training a probe on one modality and testing it on the other.
 * :func:`impute` - pairs whose broken view is replaced by the one translated from the clean view.
+* :func:`retrieved` - the retrieval baseline: the nearest example of the other modality by cosine.
+* :func:`prior_draws` - what a VAE draws from its prior, ``z ~ N(0, I)``.
 """
 
 from __future__ import annotations
@@ -69,6 +71,29 @@ def _coherence(model, data: PairedData, source: str, judge) -> np.ndarray:
     else:
         labels = classify(judge, None, drawn)
     return labels == data.labels.numpy()
+
+
+def retrieved(query: np.ndarray, gallery: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """For each row of ``query`` (N, d), the index of the row of ``gallery`` (G, d) of highest
+    cosine similarity (the first one on a tie): "translation" by retrieval, the nearest training
+    example of the other modality in a shared space."""
+    def unit(x):
+        x = np.asarray(x, dtype=np.float64)
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    query, gallery = unit(query), unit(gallery)
+    return np.concatenate([(query[start:start + chunk] @ gallery.T).argmax(1)
+                           for start in range(0, len(query), chunk)]).astype(np.int64)
+
+
+@torch.inference_mode()
+def prior_draws(model, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, spectrograms)`` a VAE draws from ``n`` codes ``z ~ N(0, I)``: each image as its
+    most likely image (:func:`most_likely_image`), each clip as its log-mel spectrogram."""
+    model.eval()
+    z = torch.randn(n, model.latent, generator=torch.Generator().manual_seed(seed))
+    logits, audio = model.decode(z)
+    return most_likely_image(torch.sigmoid(logits)), model.clip(audio)
 
 
 @torch.inference_mode()

@@ -8,9 +8,14 @@ import numpy as np
 import seaborn as sns
 
 
+def _header(label) -> str:
+    """A column's heading: a digit (a number) or a text as given."""
+    return label if isinstance(label, str) else str(int(label))
+
+
 def drawn_images(rows: dict, labels, title: str = ""):
     """One row per entry of ``rows`` (name -> images (K, 1, 28, 28) in [0, 1]), one column per
-    source pair, headed by its digit."""
+    source pair, headed by its digit (or by the text given in ``labels``)."""
     names = list(rows)
     k = len(labels)
     fig, axes = plt.subplots(len(names), k, figsize=(0.58 * k + 1.4, 0.62 * len(names) + 0.5), squeeze=False)
@@ -20,7 +25,7 @@ def drawn_images(rows: dict, labels, title: str = ""):
             ax.imshow(np.asarray(rows[name][c, 0]), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(str(int(labels[c])), fontsize=9)
+                ax.set_title(_header(labels[c]), fontsize=9)
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     if title:
         fig.suptitle(title, fontsize=11)
@@ -30,7 +35,8 @@ def drawn_images(rows: dict, labels, title: str = ""):
 
 def drawn_spectrograms(rows: dict, labels, title: str = ""):
     """One row per entry of ``rows`` (name -> log-mel spectrograms (K, 1, bands, frames)), one
-    column per source pair, on one colour scale."""
+    column per source pair (headed by its digit, or the text given in ``labels``), on one
+    colour scale."""
     names = list(rows)
     k = len(labels)
     stacked = np.concatenate([np.asarray(rows[n]).reshape(k, -1) for n in names])
@@ -44,7 +50,8 @@ def drawn_spectrograms(rows: dict, labels, title: str = ""):
                            vmin=low, vmax=high)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"digit {int(labels[c])}", fontsize=9)
+                ax.set_title(labels[c] if isinstance(labels[c], str)
+                             else f"digit {int(labels[c])}", fontsize=9)
         axes[r, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.colorbar(im, ax=axes, shrink=0.8, label="log-mel")
     if title:
