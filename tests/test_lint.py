@@ -48,3 +48,39 @@ def test_no_code_cell_is_longer_than_the_limit(path):
     long = {i: len(c.source.splitlines()) for i, c in enumerate(nb.cells)
             if c.cell_type == "code" and len(c.source.splitlines()) > MAX_CELL_LINES}
     assert not long, f"{path.name}: code cells over {MAX_CELL_LINES} lines (cell index: lines): {long}"
+
+
+def _listed(path: Path):
+    """``(expression, object)`` for every argument of a ``show_source(...)`` call in the notebook,
+    evaluated after the notebook's own import lines."""
+    import ast
+
+    cells = [c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"]
+    names: dict = {}
+    for source in cells:   # the notebook's imports: the package's modules and names
+        for node in ast.parse(source).body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                exec(ast.unparse(node), names)
+    for source in cells:
+        if "show_source(" not in source:
+            continue
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "show_source":
+                for arg in node.args:
+                    expression = ast.unparse(arg)
+                    try:
+                        yield expression, eval(expression, names)
+                    except NameError:   # defined in the notebook itself: ruff sees that code
+                        continue
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_listing_a_notebook_shows_fits_the_page(path):
+    """What ``show_source`` lists prints at 9 pt, where 88 columns fit the page: no line of the
+    package code a lesson shows may be longer (it would wrap with a continuation mark)."""
+    from mmhelpers.lesson import source
+
+    long = {expression: max(len(line) for line in source(obj).splitlines())
+            for expression, obj in _listed(path)
+            if max(len(line) for line in source(obj).splitlines()) > PAGE_COLUMNS + 2}
+    assert not long, f"{path.name}: listings wider than the page (columns): {long}"

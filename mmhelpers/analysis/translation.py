@@ -74,9 +74,9 @@ def _coherence(model, data: PairedData, source: str, judge) -> np.ndarray:
 
 
 def retrieved(query: np.ndarray, gallery: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """For each row of ``query`` (N, d), the index of the row of ``gallery`` (G, d) of highest
-    cosine similarity (the first one on a tie): "translation" by retrieval, the nearest training
-    example of the other modality in a shared space."""
+    """For each row of ``query`` (N, d), the index of the row of ``gallery`` (G, d) of
+    highest cosine similarity (the first one on a tie): "translation" by retrieval,
+    the nearest training example of the other modality in a shared space."""
     def unit(x):
         x = np.asarray(x, dtype=np.float64)
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

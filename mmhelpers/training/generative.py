@@ -92,16 +92,18 @@ def log_normal(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch
 
 
 def log_mixture(z: torch.Tensor, experts) -> torch.Tensor:
-    """``log q_mix(z) = log (1/M) sum_m q_m(z)`` for Gaussian experts ``[(mu, logvar), ...]``."""
+    """``log q_mix(z) = log (1/M) sum_m q_m(z)`` for Gaussian experts ``[(mu, logvar),
+    ...]``."""
     logs = torch.stack([log_normal(z, mu, logvar) for mu, logvar in experts])
     return torch.logsumexp(logs, 0) - math.log(len(experts))
 
 
 def dreg(log_w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-    """The importance-weighted bound ``log (1/K) sum_k w_k`` per column of ``log_w`` (K, B), with
-    the doubly reparameterised gradient (Tucker et al. 2019): the decoder's gradient weighs each
-    draw by its normalised weight ``w~_k``, the encoder's by ``w~_k^2`` through ``z`` (a hook on
-    ``z``; ``log_w`` must not reach the encoder's parameters except through ``z``)."""
+    """The importance-weighted bound ``log (1/K) sum_k w_k`` per column of ``log_w`` (K,
+    B), with the doubly reparameterised gradient (Tucker et al. 2019): the decoder's
+    gradient weighs each draw by its normalised weight ``w~_k``, the encoder's by
+    ``w~_k^2`` through ``z`` (a hook on ``z``; ``log_w`` must not reach the encoder's
+    parameters except through ``z``)."""
     weights = torch.softmax(log_w, 0).detach()
     if z.requires_grad:
         z.register_hook(lambda grad: weights.unsqueeze(-1) * grad)
@@ -112,21 +114,23 @@ def dreg(log_w: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
 
 def stratified_bound(model, experts, images, target, particles: int = 1,
                      weights=None) -> torch.Tensor:
-    """Per pair, Shi et al.'s bound for the mixture of ``experts`` ``[(mu, logvar), ...]``:
-    ``(1/M) sum_m log (1/K) sum_k p(x, z_mk) / q_mix(z_mk)`` with ``z_mk ~ q_m``, where
-    ``p(x, z) = p(x | z) p(z)`` (both modalities drawn from ``z``, ``weights`` as in
-    :func:`reconstruction`) and ``q_mix = (1/M) sum_m q_m``; DReG gradients (:func:`dreg`)."""
-    fixed = [(mu.detach(), logvar.detach()) for mu, logvar in experts]   # DReG: through z only
+    """Per pair, Shi et al.'s bound for the mixture of ``experts`` ``[(mu, logvar),
+    ...]``: ``(1/M) sum_m log (1/K) sum_k p(x, z_mk) / q_mix(z_mk)`` with ``z_mk ~
+    q_m``, where ``p(x, z) = p(x | z) p(z)`` (both modalities drawn from ``z``,
+    ``weights`` as in :func:`reconstruction`) and ``q_mix = (1/M) sum_m q_m``; DReG
+    gradients (:func:`dreg`)."""
+    # DReG: the encoder's gradient reaches the bound through z only
+    fixed = [(mu.detach(), logvar.detach()) for mu, logvar in experts]
     k, n = particles, len(images)
 
-    def repeat(x):   # (B, ...) -> (K * B, ...), the K draws' copies one after the other
+    def repeat(x):   # (B, ...) -> (K * B, ...): K copies, one after the other
         return x.expand(k, *x.shape).reshape(k * n, *x.shape[1:])
 
     bounds = []
     for mu, logvar in experts:
-        z = sample(mu.expand(k, -1, -1), logvar.expand(k, -1, -1))       # (K, B, latent)
-        nll = reconstruction(model, z.reshape(k * n, -1), repeat(images), repeat(target),
-                             weights=weights).view(k, n)
+        z = sample(mu.expand(k, -1, -1), logvar.expand(k, -1, -1))   # (K, B, latent)
+        nll = reconstruction(model, z.reshape(k * n, -1), repeat(images),
+                             repeat(target), weights=weights).view(k, n)
         log_prior = log_normal(z, torch.zeros_like(z), torch.zeros_like(z))
         bounds.append(dreg(-nll + log_prior - log_mixture(z, fixed), z))
     return sum(bounds) / len(bounds)
@@ -134,29 +138,32 @@ def stratified_bound(model, experts, images, target, particles: int = 1,
 
 @dataclass(frozen=True)
 class MMVAELoss:
-    """Negative mixture-of-experts bound of Shi et al. (2019) (:func:`stratified_bound`) for the
-    image's and the audio's experts, ``particles`` importance samples each; ``image_scale``
-    weighs the image's log-likelihood (the authors' ``llik_scaling``: 1 here, the image's 784
-    pixels and the drawn audio's 1,056 values being of a size).
+    """Negative mixture-of-experts bound of Shi et al. (2019) (:func:`stratified_bound`)
+    for the image's and the audio's experts, ``particles`` importance samples each;
+    ``image_scale`` weighs the image's log-likelihood (the authors' ``llik_scaling``:
+    1 here, the image's 784 pixels and the drawn audio's 1,056 values being of a
+    size).
 
-    The authors train MNIST-SVHN with ``K = 30``, which costs 30 decoder passes per pair and
-    step. At this series' CPU budget one draw per expert (``K = 1``, where DReG's weights are 1
-    and the bound is the stratified ELBO) trains as many epochs as the other models; 5 draws for
-    12 epochs (the same time) gave no higher coherence than 1 draw for 30 (docs/history.md)."""
+    The authors train MNIST-SVHN with ``K = 30``, which costs 30 decoder passes per
+    pair and step. At this series' CPU budget one draw per expert (``K = 1``, where
+    DReG's weights are 1 and the bound is the stratified ELBO) trains as many epochs
+    as the other models; 5 draws for 12 epochs (the same time) gave no higher
+    coherence than 1 draw for 30 (docs/history.md)."""
 
     particles: int = 1
     image_scale: float = 1.0
 
     def __call__(self, model, images, audio, labels) -> torch.Tensor:
         target = model.audio_target(audio)
-        experts = [model.posterior("image", images), model.posterior("audio", audio, target)]
+        experts = [model.posterior("image", images),
+                   model.posterior("audio", audio, target)]
         return -stratified_bound(model, experts, images, target, self.particles,
                                  {"image": self.image_scale}).mean()
 
 
 def naive_moe_bound(model, images, audio) -> torch.Tensor:
-    """Per pair, the average of each expert's own ELBO on both modalities,
-    ``(1/M) sum_m E_{q_m}[log p(x | z)] - KL(q_m || p)``: the bound Shi et al.'s code keeps as
+    """Per pair, the average of each expert's own ELBO on both modalities, ``(1/M) sum_m
+    E_{q_m}[log p(x | z)] - KL(q_m || p)``: the bound Shi et al.'s code keeps as
     ``m_elbo_naive`` and does not train; :class:`MMVAELoss` (K = 1) is higher by
     ``(1/M) sum_m KL(q_m || q_mix)``."""
     target = model.audio_target(audio)

@@ -149,7 +149,8 @@ class Step:
 
 def unfold(sampled, space: SearchSpace, layer: int) -> list[tuple]:
     """Every configuration in ``sampled`` with fusion layer ``layer`` set to each choice
-    (``merge_unfolded_with_sampled``); the one-layer configurations when ``sampled`` is empty."""
+    (``merge_unfolded_with_sampled``); the one-layer configurations when ``sampled``
+    is empty."""
     if not sampled:
         return [(c,) for c in space.choices]
     return [tuple(prev[:layer]) + (c,) + tuple(prev[layer + 1:])
@@ -157,8 +158,8 @@ def unfold(sampled, space: SearchSpace, layer: int) -> list[tuple]:
 
 
 def sample_configurations(accuracies, k: int, temperature: float, rng) -> np.ndarray:
-    """``k`` indices without replacement, with probability ``(a / sum a) ^ (1 / T)``, normalised
-    (``sample_k_configurations``)."""
+    """``k`` indices without replacement, with probability ``(a / sum a) ^ (1 / T)``,
+    normalised (``sample_k_configurations``)."""
     share = np.asarray(accuracies, float) / np.sum(accuracies)
     powered = share ** (1.0 / temperature)
     return rng.choice(len(share), size=k, replace=False, p=powered / powered.sum())
@@ -166,7 +167,8 @@ def sample_configurations(accuracies, k: int, temperature: float, rng) -> np.nda
 
 def mfas_steps(space: SearchSpace, score, seed: int,
                settings: MFASSettings = MFASSettings()) -> list[Step]:
-    """MFAS's search (module docstring), step by step; ``score(candidate)`` trains one (%)."""
+    """MFAS's search (module docstring), step by step; ``score(candidate)`` trains one
+    (%)."""
     rng = np.random.default_rng(seed)
     surrogate = RecurrentSurrogate.seeded(seed)
     optimizer = torch.optim.Adam(surrogate.parameters(), lr=settings.surrogate_lr)
