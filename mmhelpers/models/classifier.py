@@ -157,8 +157,8 @@ def describe(model: nn.Module) -> str:
     for top, members in groups.items():
         shared = os.path.commonprefix([path[:-1] for path, _ in members])   # of lists
         if top:
-            rows.append((2, ".".join(shared) + ":", None))
-        rows += [(4 if top else 2, ".".join(path[len(shared):]), m) for path, m in members]
+            rows.append((0, ".".join(shared) + ":", None))
+        rows += [(2 if top else 0, ".".join(path[len(shared):]), m) for path, m in members]
     width = max(indent + len(name) for indent, name, m in rows if m is not None)
     for indent, name, m in rows:
         if m is None:

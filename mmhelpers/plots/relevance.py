@@ -18,10 +18,12 @@ def accuracy_vs_parameters(table, title: str = "accuracy against size"):
     on a logarithmic parameter axis."""
     fig, ax = plt.subplots(figsize=(6.2, 3.6))
     lmf = table[table.index.str.startswith("LMF")].sort_values("parameters")
-    ax.plot(lmf["parameters"], lmf["accuracy (%)"], color=style.FAMILY_COLORS["tensor"], lw=1, alpha=0.6)
+    colors = dict(zip(table.index, style.colors(table.index)))   # LMF: shades of TFN's
+    line_color = colors[lmf.index[len(lmf) // 2]] if len(lmf) else None
+    ax.plot(lmf["parameters"], lmf["accuracy (%)"], color=line_color, lw=1, alpha=0.6)
     for k, (name, row) in enumerate(table.iterrows()):
         low_rank = name.startswith("LMF")
-        ax.scatter(row["parameters"], row["accuracy (%)"], color=style.colors([name])[0], zorder=3,
+        ax.scatter(row["parameters"], row["accuracy (%)"], color=colors[name], zorder=3,
                    marker="s" if low_rank else "o", s=28)
         # LMF points sit close together: label them by their rank, alternately above and below
         left = low_rank and k % 2 and name != lmf.index[-1]  # the last one has room on its right
@@ -30,8 +32,8 @@ def accuracy_vs_parameters(table, title: str = "accuracy against size"):
         ax.annotate(text, (row["parameters"], row["accuracy (%)"]), xytext=offset, textcoords="offset points",
                     fontsize=8, ha="right" if left else "left")
     if len(lmf):
-        ax.plot([], [], "s", color=style.FAMILY_COLORS["tensor"], label="LMF, rank r")
-        ax.legend(loc="lower right", frameon=False)
+        ax.plot([], [], "s", color=line_color, label="LMF, rank r")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)   # off the data
     ax.set(xscale="log", xlabel="trained parameters (log scale)", ylabel="test accuracy (%)", title=title)
     low, high = table["accuracy (%)"].min(), table["accuracy (%)"].max()
     pad = max(0.2, 0.15 * (high - low))
@@ -68,12 +70,11 @@ def relevance_sweep(frame, modality: str):
 
 def validation_curves(histories: dict, title: str = "validation accuracy per epoch"):
     """Validation accuracy per epoch of each model (``histories``: name to
-    :class:`~mmhelpers.training.trainer.History`), the kept epoch circled; LMF ranks in shades
-    from the tensor family's colour, darker for larger ranks."""
+    :class:`~mmhelpers.training.trainer.History`), the kept epoch circled; LMF ranks in lighter
+    shades of the tensor family's colour (TFN's), lighter for larger ranks."""
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
     ranks = [n for n in histories if n.startswith("LMF")]
-    palette = sns.dark_palette(style.FAMILY_COLORS["tensor"], len(ranks) + 2, reverse=True)
-    shades = dict(zip(ranks, palette[:len(ranks)]))
+    shades = dict(zip(ranks, style.colors(ranks)))
     for name, hist in histories.items():
         df = hist.frame()
         color = shades.get(name, style.colors([name])[0])
