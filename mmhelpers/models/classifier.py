@@ -130,8 +130,11 @@ def _top_level_items(text: str) -> list[str]:
     """``"1, 32, kernel_size=(3, 3)"`` -> ``["1", "32", "kernel_size=(3, 3)"]``."""
     items, depth, start = [], 0, 0
     for i, ch in enumerate(text):
-        depth += ch in "([{" and 1 or ch in ")]}" and -1 or 0
-        if ch == "," and depth == 0:
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
             items.append(text[start:i].strip())
             start = i + 1
     tail = text[start:].strip()

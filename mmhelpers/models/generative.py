@@ -199,10 +199,7 @@ class BimodalAutoencoder(_Parts):
     def unimodal(self, modality: str, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         """The code from one modality alone (the other's input zeroed), as ``(code, None)``."""
         if modality == "image":
-            h_image = self.encode_image(x)
-            h_audio = self.encode_audio(None, torch.zeros(len(x), *self.audio_shape,
-                                                          device=x.device))
-        else:
-            h_audio = self.encode_audio(x)
-            h_image = self.encode_image(torch.zeros(len(x), 1, 28, 28, device=x.device))
-        return self.shared(torch.cat([h_image, h_audio], dim=1)), None
+            silence = torch.zeros(len(x), *self.audio_shape, device=x.device)
+            return self.code(x, None, target=silence), None
+        blank = torch.zeros(len(x), 1, 28, 28, device=x.device)
+        return self.code(blank, x), None

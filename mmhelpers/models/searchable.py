@@ -7,8 +7,9 @@ layer and a nonlinearity, and computes
 
     f_k = act_k(Linear(concat(image layer, audio layer, f_{k-1})))      (no f_0 for the first),
 
-and a linear classifier reads the last ``f``. :class:`SearchSpace` counts, enumerates, samples and
-encodes candidates; :class:`SearchedFusion` is the network of one candidate.
+and a linear classifier reads the last ``f``. :class:`SearchSpace` counts, enumerates and samples
+candidates and gives each as the indices MFAS's surrogate reads; :class:`SearchedFusion` is the
+network of one candidate.
 """
 
 from __future__ import annotations
@@ -81,14 +82,6 @@ class SearchSpace:
         n = int(rng.integers(1, self.max_layers + 1))
         return tuple(self.choices[int(k)] for k in rng.integers(len(self.choices), size=n))
 
-    def extensions(self, candidate) -> list[tuple[FusionLayer, ...]]:
-        """``candidate`` with one more fusion layer on top, every way (none at ``max_layers``)."""
-        return (
-            []
-            if len(candidate) >= self.max_layers
-            else [tuple(candidate) + (c,) for c in self.choices]
-        )
-
     def indices(self, candidate) -> np.ndarray:
         """``(len(candidate), 3)`` floats: per fusion layer its image layer, audio layer and
         nonlinearity as 0-based indices, the description MFAS's surrogate reads."""
@@ -97,30 +90,6 @@ class SearchSpace:
              for layer in candidate],
             np.float32,
         ).reshape(-1, 3)
-
-    def encode(self, candidate) -> np.ndarray:
-        """A fixed-length vector: per slot, one-hot image layer, audio layer and nonlinearity
-        (all zero for an empty slot). :meth:`decode` inverts it."""
-        n_i, n_a = len(self.image_dims), len(self.audio_dims)
-        out = np.zeros((self.max_layers, n_i + n_a + len(self.activations)), np.float32)
-        for k, layer in enumerate(candidate):
-            out[k, [layer.image - 1, n_i + layer.audio - 1, n_i + n_a + self.activations.index(layer.act)]] = 1
-        return out.reshape(-1)
-
-    def decode(self, vector) -> tuple[FusionLayer, ...]:
-        n_i, n_a = len(self.image_dims), len(self.audio_dims)
-        layers = []
-        for slot in np.asarray(vector).reshape(self.max_layers, -1):
-            if not slot.any():
-                break
-            layers.append(
-                FusionLayer(
-                    int(slot[:n_i].argmax()) + 1,
-                    int(slot[n_i : n_i + n_a].argmax()) + 1,
-                    self.activations[int(slot[n_i + n_a :].argmax())],
-                )
-            )
-        return tuple(layers)
 
 
 def describe(candidate) -> str:

@@ -73,12 +73,11 @@ def validation_curves(histories: dict, title: str = "validation accuracy per epo
     :class:`~mmhelpers.training.trainer.History`), the kept epoch circled; LMF ranks in lighter
     shades of the tensor family's colour (TFN's), lighter for larger ranks."""
     fig, ax = plt.subplots(figsize=(6.2, 3.4))
-    ranks = [n for n in histories if n.startswith("LMF")]
-    shades = dict(zip(ranks, style.colors(ranks)))
+    colors = dict(zip(histories, style.colors(histories)))   # LMF: shades of TFN's colour
     for name, hist in histories.items():
         df = hist.frame()
-        color = shades.get(name, style.colors([name])[0])
-        line = "-" if name in shades else "--" if name == "TFN" else ":"
+        color = colors[name]
+        line = "-" if name.startswith("LMF") else "--" if name == "TFN" else ":"
         ax.plot(df.epoch, 100 * df.val_acc, line, color=color, lw=1.5, label=name)
         best = hist.best
         ax.plot(best["epoch"], 100 * best["val_acc"], "o", ms=6, mfc="none", color=color)
