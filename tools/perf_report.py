@@ -78,9 +78,6 @@ Tried while building the series, measured with this benchmark's parts, and left 
   longer; the notebooks keep the allocator as it is and release its free memory after every cell
   instead (`mmhelpers.notebook.release_free_memory`, glibc's `malloc_trim`), which with the
   relevance sweep on 7000 training pairs took 4a's peak to 2.41 GiB;
-* 4c's generative models at batch 64 for 8 epochs (1760 steps, against 1650 at batch 128 for 15):
-  74 s of training against about 90, but the mixture's coherence from audio to image fell from 24.6
-  to 20.8% and one of 4c's claims no longer held;
 * `DataLoader` worker processes: they compete with training for the two cores; batches are sliced from
   preloaded tensors instead;
 * the raw-audio CNN computed on 2-D layers one row high, with the first kernel's taps regrouped as

@@ -15,6 +15,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from .. import config
@@ -71,7 +72,10 @@ def linear_probe(train_x, train_y, test_x, test_y, seed: int = config.SEED) -> f
 
 def _linear_probe(train_x, train_y, test_x, test_y, seed: int) -> float:
     probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    return float(probe.fit(train_x, train_y).score(test_x, test_y))
+    # one BLAS thread: OpenBLAS's threads spinning against torch's cost about 20x here (0.95 s
+    # against 0.05 s for 3,000 pairs of 20-d codes, measured in a notebook that trains)
+    with threadpool_limits(1, user_api="blas"):
+        return float(probe.fit(train_x, train_y).score(test_x, test_y))
 
 
 def prototype_accuracy(z_img_train, y_train, z_aud_test, y_test) -> float:

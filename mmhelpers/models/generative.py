@@ -140,7 +140,7 @@ class _Parts(nn.Module):
 class MultimodalVAE(_Parts):
     """A VAE over both modalities with a ``"poe"`` or ``"moe"`` joint posterior (module docstring)."""
 
-    def __init__(self, combine: str = "poe", latent: int = 20, hidden: int = 256):
+    def __init__(self, combine: str = "poe", latent: int = 20, hidden: int = 128):
         if combine not in ("poe", "moe"):
             raise ValueError(f"MultimodalVAE: combine must be 'poe' or 'moe', got {combine!r}")
         super().__init__(latent, hidden, 2 * latent)
@@ -173,7 +173,7 @@ class BimodalAutoencoder(_Parts):
     modalities decoded from it. A missing modality is a zero *input*, as in the paper: its encoder
     still runs, on zeros (``keep``)."""
 
-    def __init__(self, latent: int = 20, hidden: int = 256):
+    def __init__(self, latent: int = 20, hidden: int = 128):
         super().__init__(latent, hidden, hidden // 2)
         self.shared = nn.Sequential(nn.ReLU(), nn.Linear(hidden, latent))
         self.latent = latent
