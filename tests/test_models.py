@@ -10,6 +10,7 @@ from mmhelpers.features import logmel as features
 from mmhelpers.features.standardize import Standardize
 from mmhelpers.models import fusion
 from mmhelpers.models.classifier import UnimodalClassifier, describe, fit_normalisation
+from mmhelpers.models.cross_attention import AudioFrames, CrossAttentionFusion, ImagePositions
 from mmhelpers.models.encoders import ImageEncoder, LogMelEncoder, RawAudioEncoder, image_cnn
 from mmhelpers.models.frozen import FrozenEncoder
 from mmhelpers.models.late_fusion import LateFusion
@@ -33,6 +34,8 @@ MODELS = {
     "low_rank": lambda **kw: LowRankFusion(ImageEncoder(), LogMelEncoder(), **kw),
     "relevance": lambda **kw: RelevanceFusion(ImageEncoder(), LogMelEncoder(), **kw),
     "relevance_raw_terms": lambda **kw: RelevanceFusion(ImageEncoder(), LogMelEncoder(), centred=False, **kw),
+    "cross_attention": lambda **kw: CrossAttentionFusion(ImagePositions(ImageEncoder()), AudioFrames(LogMelEncoder()),
+                                                         **kw),
 }
 
 
@@ -213,7 +216,7 @@ def test_image_encoder_uses_its_batch_norms():
     ("intermediate", {"modality_dropout": 0.3}), ("gated", {}), ("early", {}),
     ("late", {"combine": "probs", "per_class": True}), ("audio_raw", {}),
     ("intermediate_raw", {}), ("tensor", {}), ("low_rank", {"rank": 2}), ("relevance", {}),
-    ("relevance_raw_terms", {}),
+    ("relevance_raw_terms", {}), ("cross_attention", {"heads": 2}),
 ])
 def test_every_trainable_parameter_gets_a_gradient_and_moves(name, kwargs, batch):
     images, audio, labels = batch

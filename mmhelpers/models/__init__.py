@@ -9,7 +9,9 @@
 * :mod:`.relevance`      a block-linear head whose blocks' norms measure each modality's relevance (4a);
 * :mod:`.searchable`     the search space of fusion architectures, and the model one point of it builds (4b);
 * :mod:`.alignment`      two encoders with projection heads for contrastive alignment (3d);
-* :mod:`.generative`     a multimodal VAE (product or mixture of experts) and the bimodal autoencoder (4c).
+* :mod:`.generative`     a multimodal VAE (product or mixture of experts) and the bimodal autoencoder (4c);
+* :mod:`.cross_attention`  scaled dot-product attention, and the fusion whose audio frames attend over
+                         the image's positions (4d).
 
 Every model is built by calling its class with its parts, e.g.
 ``IntermediateFusion(ImageEncoder(), LogMelEncoder())``; the series' named models are the entries of

@@ -28,6 +28,7 @@ from ..data.paired import PairedData
 from ..data.splits import Splits
 from ..models.alignment import AlignmentModel
 from ..models.classifier import UnimodalClassifier
+from ..models.cross_attention import AudioFrames, CrossAttentionFusion, ImagePositions
 from ..models.encoders import ImageEncoder, LogMelEncoder, RawAudioEncoder
 from ..models.frozen import FrozenEncoder
 from ..models.fusion import EarlyFusion, GatedFusion, IntermediateFusion
@@ -96,6 +97,10 @@ CATALOGUE = {
     "mvae": Entry(lambda: MultimodalVAE("poe"), "generative", loss=MVAELoss),
     "mmvae": Entry(lambda: MultimodalVAE("moe"), "generative", loss=MMVAELoss),
     "bimodal_ae": Entry(BimodalAutoencoder, "generative", loss=BimodalAELoss),
+    "cross_attention": Entry(
+        lambda img, aud: CrossAttentionFusion(
+            FrozenEncoder(ImagePositions(img.encoder)),
+            FrozenEncoder(AudioFrames(aud.encoder))), FROZEN, MEMBERS),
 }
 
 
