@@ -10,5 +10,7 @@
 * :mod:`.contribution`   how much each modality contributes: EMAP, perceptual drop, Shapley values (4a);
 * :mod:`.translation`    what the generative models of 4c draw, judged, and broken views filled in;
 * :mod:`.loss_symbolic`  the exam's loss equations in sympy, checked symbolically (2a-2d);
-* :mod:`.loss_checks`    test anchors and batches, the closed-form gradients against autograd (2a-2d).
+* :mod:`.loss_checks`    test anchors and batches, the closed-form gradients against autograd (2a-2d);
+* :mod:`.attention`      where a cross-modal attention looks: entropy, ink, heads, frames (4d);
+* :mod:`.zero_shot`      zero-shot transfer across modalities: the split, prototypes (4d).
 """

@@ -13,5 +13,6 @@
 * :mod:`.alignment`    scores against the temperature, similarity maps (3d);
 * :mod:`.relevance`    accuracy against size, and the relevance sweep (4a);
 * :mod:`.search`       the best score found, and the surrogate's predictions (4b);
-* :mod:`.translation`  what each generative model draws, and how coherent it is (4c).
+* :mod:`.translation`  what each generative model draws, and how coherent it is (4c);
+* :mod:`.attention`    a cross-modal attention's maps over the image, per head and frame (4d).
 """
