@@ -24,9 +24,16 @@ from ..data.paired import PairedData, PairedLoader
 from ..models.alignment import AlignmentModel
 
 
-@torch.inference_mode()
 def embed(model: AlignmentModel, data: PairedData, batch_size: int = 512) -> dict:
-    """Encoder outputs ``h_img``, ``h_aud`` and L2-normalised projections ``z_img``, ``z_aud``."""
+    """Encoder outputs ``h_img``, ``h_aud`` and L2-normalised projections ``z_img``, ``z_aud``
+    (numpy), with the pairs' ``labels``; stored, so that a re-run reads it
+    (:func:`~mmhelpers.cache.results.compute_or_load`)."""
+    return compute_or_load("embed", {"model": model, "data": data},
+                           lambda: _embed(model, data, batch_size))
+
+
+@torch.inference_mode()
+def _embed(model: AlignmentModel, data: PairedData, batch_size: int) -> dict:
     model.eval()
     device = next(model.parameters()).device
     out = {k: [] for k in ("h_img", "h_aud", "z_img", "z_aud")}
