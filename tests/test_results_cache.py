@@ -142,3 +142,19 @@ def test_a_bootstrap_interval_is_computed_once_per_content(monkeypatch):
     assert comparison.accuracy_interval(correct) == first                 # read back
     with pytest.raises(pytest.fail.Exception):
         comparison.accuracy_interval(correct, confidence=0.9)              # another setting: computed
+
+
+def test_a_dump_that_fails_leaves_the_stored_file_as_it_was(tmp_path):
+    from mmhelpers.cache.files import dump_atomic
+
+    path = tmp_path / "result.pkl"
+    dump_atomic(path, lambda f: f.write(b"old"))
+
+    def broken(f):
+        f.write(b"half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"):
+        dump_atomic(path, broken)
+    assert path.read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["result.pkl"]

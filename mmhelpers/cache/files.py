@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import torch
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary sibling renamed into place: a reader never
-    sees a half-written file, and a crash leaves the old one (or none)."""
+def dump_atomic(path: Path, dump: Callable[[BinaryIO], object]) -> None:
+    """``dump(file)`` into a temporary sibling of ``path``, renamed into place: a reader never
+    sees a half-written file, and a crash leaves the old one (or none). Writing straight to the
+    file keeps no second copy of a large result in memory."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp-{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            dump(f)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def save_torch(path: Path, obj) -> None:
     """``torch.save(obj)`` to ``path`` atomically."""
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    write_atomic(path, buf.getvalue())
+    dump_atomic(path, lambda f: torch.save(obj, f))

@@ -20,7 +20,7 @@ import pickle
 from typing import Any, Callable
 
 from .. import config
-from .files import write_atomic
+from .files import dump_atomic
 from .fingerprint import fingerprint_or_none
 
 #: bump to invalidate every stored result (e.g. when a metric's definition changes)
@@ -40,5 +40,5 @@ def compute_or_load(kind: str, spec: dict, compute: Callable[[], Any]) -> Any:
         except Exception:  # truncated or from an incompatible version: compute again
             pass
     result = compute()
-    write_atomic(path, pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+    dump_atomic(path, lambda f: pickle.dump(result, f, protocol=pickle.HIGHEST_PROTOCOL))
     return result
