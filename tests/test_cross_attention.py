@@ -20,13 +20,7 @@ from test_models import _unregistered
 from test_train import toy_pairs
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("seeded_one_thread")  # tests/conftest.py
 
 
 def inputs(b=3, t=5, p=7, dq=6, dk=4):

@@ -39,14 +39,7 @@ MODELS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _seed_and_one_thread():
-    """Tiny batches: one thread is as fast and does not fight other processes for the cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("seeded_one_thread")  # tests/conftest.py
 
 
 @pytest.fixture(scope="module")
