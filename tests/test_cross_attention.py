@@ -158,9 +158,9 @@ def test_the_catalogue_trains_it_on_its_members_and_its_weights_can_be_read(one_
     model, hist = catalogue.trained("cross_attention", splits, 3, members=members,
                                     recipe=tiny["cross_attention"], progress=False)
     assert isinstance(model, CrossAttentionFusion) and len(hist.epochs) == 1
-    w = attention.attention_weights(model, splits.test)
+    w, frames = attention.attention_weights(model, splits.test)
     assert w.shape == (100, 4, 8, 49) and np.allclose(w.sum(-1), 1, atol=1e-5)
-    assert attention.frame_features(model, splits.test).shape == (100, 8, 256)
+    assert frames.shape == (100, 8, 256)
 
 
 # ----------------------------------------------------------------------------- the measures

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mmhelpers.analysis import zero_shot
+from mmhelpers.analysis import retrieval, zero_shot
 from test_train import toy_pairs
 
 HELD_OUT = (8, 9)
@@ -42,7 +42,7 @@ def test_a_modality_that_does_not_exist_is_refused():
 def test_prototypes_are_unit_class_means_and_the_nearest_one_wins():
     z = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [-0.6, 0.8]])
     labels = np.array([0, 0, 1, 1])
-    classes, protos = zero_shot.prototypes(z, labels)
+    classes, protos = retrieval.prototypes(z, labels)
     assert classes.tolist() == [0, 1]
     assert np.allclose(np.linalg.norm(protos, axis=1), 1)
     assert np.allclose(protos[0], [0.9, 0.3] / np.linalg.norm([0.9, 0.3]))
@@ -55,7 +55,7 @@ def test_prototypes_are_unit_class_means_and_the_nearest_one_wins():
 
 def test_a_class_without_a_prototype_is_never_predicted():
     z = np.eye(3)
-    classes, protos = zero_shot.prototypes(z[:2], [0, 2])               # no prototype of 1
+    classes, protos = retrieval.prototypes(z[:2], [0, 2])               # no prototype of 1
     pred = zero_shot.prototype_predictions(z, classes, protos, [0, 1, 2])
     assert pred.probs.shape == (3, 3) and (pred.probs[:, 1] == 0).all() and 1 not in pred.preds
 

@@ -1,8 +1,8 @@
 """What a cross-modal attention looks at (notebook 4d): the weights of
 :class:`~mmhelpers.models.cross_attention.CrossAttentionFusion` over a dataset, and measures of them.
 
-* :func:`attention_weights` - (N, heads, frames, positions) for every pair, from the frozen
-  trunks' stored outputs;
+* :func:`attention_weights` - (N, heads, frames, positions) for every pair, and the audio
+  frames they come from, from the frozen trunks' stored outputs;
 * :func:`normalised_entropy` - how spread the attention is: 0 on one position, 1 uniform;
 * :func:`ink_positions`, :func:`mass_on` - which of the 7x7 positions hold the digit's ink (in
   the clean view), and the share of attention that lands there;
@@ -28,20 +28,18 @@ INK_THRESHOLD = 0.1
 
 
 @torch.inference_mode()
-def attention_weights(model, data: PairedData, batch_size: int = 1024) -> np.ndarray:
-    """The attention weights of ``model`` (a frozen-member :class:`CrossAttentionFusion`) for
-    every pair of ``data``: (N, heads, frames, positions), from the trunks' outputs computed
-    once per split (:func:`~mmhelpers.training.frozen_members.member_outputs`)."""
+def attention_weights(model, data: PairedData,
+                      batch_size: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """``(weights, frames)`` of ``model`` (a frozen-member :class:`CrossAttentionFusion`) for
+    every pair of ``data``: the attention weights (N, heads, frames, positions) and the audio
+    trunk's frames the queries are made from (N, frames, features), both from the trunks'
+    outputs computed once per split
+    (:func:`~mmhelpers.training.frozen_members.member_outputs`)."""
     model.eval()
     enc = member_outputs(model, data)
     out = [model.attend(p, f)[2].float() for p, f in
            zip(enc.images.split(batch_size), enc.audio.split(batch_size))]
-    return torch.cat(out).numpy()
-
-
-def frame_features(model, data: PairedData) -> np.ndarray:
-    """The audio trunk's frames (N, frames, features) the queries are made from."""
-    return member_outputs(model, data).audio.numpy()
+    return torch.cat(out).numpy(), enc.audio.numpy()
 
 
 def normalised_entropy(weights: np.ndarray) -> np.ndarray:

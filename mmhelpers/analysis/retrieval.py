@@ -85,11 +85,18 @@ def _linear_probe(train_x, train_y, test_x, test_y, seed: int) -> float:
         return float(probe.fit(train_x, train_y).score(test_x, test_y))
 
 
+def prototypes(z: np.ndarray, labels) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, prototypes)``: per class, the mean of its unit embeddings ``z`` (N, d),
+    normalised to unit length."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    protos = np.stack([z[labels == c].mean(0) for c in classes])
+    return classes, protos / (np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12)
+
+
 def prototype_accuracy(z_img_train, y_train, z_aud_test, y_test) -> float:
     """Audio classified by the nearest image-class prototype (mean unit image projection per digit)."""
-    classes = np.unique(y_train)
-    protos = np.stack([z_img_train[y_train == c].mean(0) for c in classes])
-    protos /= np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12
+    classes, protos = prototypes(z_img_train, y_train)
     return float((classes[(z_aud_test @ protos.T).argmax(1)] == y_test).mean())
 
 

@@ -3,8 +3,9 @@ it never saw labelled.
 
 * :func:`zero_shot_split` - who may use which labels: the pairs all stay (for an alignment that
   uses no label), one modality keeps every label, the other loses those of some digits;
-* :func:`prototypes`, :func:`prototype_predictions` - a class prototype per digit from the
-  labelled embeddings of one modality, and the nearest one (cosine) for the other's;
+* :func:`prototype_predictions` - the other modality's embeddings classified by the nearest class
+  prototype (cosine) of one modality's labelled embeddings
+  (:func:`~mmhelpers.analysis.retrieval.prototypes`);
 * :func:`restrict`, :func:`held_out_table` - accuracy on the held-out digits and on the others.
 """
 
@@ -44,15 +45,6 @@ def zero_shot_split(data: PairedData, held_out=(8, 9),
     keep = np.flatnonzero(~np.isin(data.labels.numpy(), held_out))
     labelled = {m: data[keep] if m == unlabelled else data for m in MODALITIES}
     return ZeroShotSplit(data, labelled, held_out, unlabelled)
-
-
-def prototypes(z: np.ndarray, labels) -> tuple[np.ndarray, np.ndarray]:
-    """``(classes, prototypes)``: per class, the mean of its unit embeddings ``z`` (N, d),
-    normalised to unit length."""
-    labels = np.asarray(labels)
-    classes = np.unique(labels)
-    protos = np.stack([z[labels == c].mean(0) for c in classes])
-    return classes, protos / (np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12)
 
 
 def prototype_predictions(z: np.ndarray, classes: np.ndarray, protos: np.ndarray,
